@@ -1,0 +1,54 @@
+"""Small helpers the notebooks share: reproducible seeds, showing package source, quick mode."""
+
+from __future__ import annotations
+
+import html
+import inspect
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python's, NumPy's and PyTorch's generators so that every printed number reproduces."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def quick_mode() -> bool:
+    """True when ``CNNBOOK_QUICK=1``: tests run long cells (training) on a small budget."""
+    return os.environ.get("CNNBOOK_QUICK", "0") not in ("", "0", "false", "False")
+
+
+class Source:
+    """A function's source code that shows with syntax highlighting in Jupyter."""
+
+    def __init__(self, obj: object) -> None:
+        self.name = getattr(obj, "__qualname__", repr(obj))
+        self.module = getattr(obj, "__module__", "")
+        self.code = inspect.getsource(obj)
+
+    def __repr__(self) -> str:
+        return self.code
+
+    def _repr_html_(self) -> str:
+        from pygments import highlight
+        from pygments.formatters import HtmlFormatter
+        from pygments.lexers import PythonLexer
+
+        # Inline styles: the block looks the same in JupyterLab, Colab and on the static site
+        # without any stylesheet.
+        body = highlight(self.code, PythonLexer(), HtmlFormatter(noclasses=True, style="friendly"))
+        title = html.escape(f"{self.module}.{self.name}")
+        return (
+            f'<details open class="cnnbook-source"><summary><code>{title}</code> '
+            f"(source of the package the tests check)</summary>{body}</details>"
+        )
+
+
+def show_source(obj: object) -> Source:
+    """Return ``obj``'s source, which Jupyter shows highlighted: ``show_source(corr2d)``."""
+    return Source(obj)
