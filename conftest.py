@@ -4,4 +4,3 @@ import os
 
 # The kernels nbval starts inherit this environment.
 os.environ.setdefault("CNNBOOK_QUICK", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
