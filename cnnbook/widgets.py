@@ -1,0 +1,101 @@
+"""Live explorers: a scene from :mod:`cnnbook.draw` plus sliders (needs a running kernel).
+
+An :class:`Explorer` redraws its scene into an ``ipywidgets.Image`` whenever a control moves.
+Drawing to PNG bytes (instead of showing a figure through an ``Output`` widget) keeps every
+figure inside the widget, works the same in JupyterLab and Colab, and lets tests drive the
+controls headless and time each redraw.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import ipywidgets as W
+import torch
+
+from cnnbook.draw import Scene, SlidingWindowScene
+from cnnbook.kernels import kernel, kernel_names
+
+
+class Explorer(W.VBox):
+    """Controls on top, the scene's picture below, a step slider with a play button.
+
+    ``make_scene(**values)`` builds the scene from the current values of ``controls``; the
+    step slider walks through its steps. Invalid combinations (e.g. a kernel larger than the
+    padded input) show the error's message instead of a picture.
+    """
+
+    def __init__(
+        self, make_scene: Callable[..., Scene], controls: dict[str, W.ValueWidget],
+        *, interval_ms: int = 700,
+    ) -> None:
+        self.make_scene = make_scene
+        self.controls = controls
+        self.step = W.IntSlider(value=0, min=0, max=0, description="step",
+                                continuous_update=True)
+        self.play = W.Play(value=0, min=0, max=0, interval=interval_ms, description="play")
+        W.jslink((self.play, "value"), (self.step, "value"))
+        self.image = W.Image(format="png")
+        self.message = W.HTML()
+        self.render_ms: list[float] = []
+        self.scene: Scene | None = None
+        for control in controls.values():
+            control.observe(self._rebuild, names="value")
+        self.step.observe(self._redraw, names="value")
+        super().__init__([
+            W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([self.play, self.step]),
+            self.message,
+            self.image,
+        ])
+        self._rebuild()
+
+    def values(self) -> dict[str, object]:
+        """The controls' current values, by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def _rebuild(self, change: object = None) -> None:
+        try:
+            self.scene = self.make_scene(**self.values())
+        except ValueError as error:
+            self.scene = None
+            self.message.value = f"<b style='color:#b00'>{error}</b>"
+            self.image.layout.visibility = "hidden"
+            return
+        self.message.value = ""
+        self.image.layout.visibility = "visible"
+        last = self.scene.n_steps - 1
+        # Moving the slider's bounds may or may not fire a change; draw explicitly once.
+        with self.step.hold_trait_notifications():
+            self.step.max = self.play.max = last
+            self.step.value = min(self.step.value, last)
+        self._redraw()
+
+    def _redraw(self, change: object = None) -> None:
+        if self.scene is None:
+            return
+        start = time.perf_counter()
+        self.image.value = self.scene.png(self.step.value)
+        self.render_ms.append(1000 * (time.perf_counter() - start))
+
+    def median_render_ms(self) -> float:
+        """Median time of the redraws so far, in milliseconds."""
+        return statistics.median(self.render_ms)
+
+
+def sliding_window_explorer(X: torch.Tensor | None = None) -> Explorer:
+    """Slide a chosen kernel over ``X`` (default: a 5x5 input of 0..24) with padding and stride."""
+    X = torch.arange(25.0).reshape(5, 5) if X is None else X
+    controls = {
+        "kernel_name": W.Dropdown(options=kernel_names(), value="example 2x2",
+                                  description="kernel"),
+        "padding": W.IntSlider(value=0, min=0, max=2, description="padding"),
+        "stride": W.IntSlider(value=1, min=1, max=3, description="stride"),
+    }
+
+    def make_scene(kernel_name: str, padding: int, stride: int) -> SlidingWindowScene:
+        return SlidingWindowScene(X, kernel(kernel_name), padding=padding, stride=stride)
+
+    return Explorer(make_scene, controls)
