@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.cnnbook-installed
+# Strict nbval: every stored output of every notebook is compared (see tests/nbval_sanitize.cfg).
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: setup system assets book test lab lint clean notebooks
 
@@ -29,7 +31,7 @@ book: setup assets
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test: setup system assets
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(NBVAL)
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
