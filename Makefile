@@ -28,6 +28,7 @@ assets:
 	./scripts/vendor_assets.sh
 
 book: setup assets
+	$(BIN)/python scripts/make_figures.py
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test: setup system assets

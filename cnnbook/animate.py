@@ -7,12 +7,33 @@ JavaScript), which the site shows where the notebook offers a live widget.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from IPython.display import HTML
 from matplotlib.animation import FuncAnimation
 
 from cnnbook.draw import Scene
+
+
+# matplotlib's player takes its button icons from a Font Awesome stylesheet on a CDN; the book
+# makes no third-party request, so the icons become plain Unicode symbols.
+_ICONS = {  # symbols every font has (the media-control block of Unicode is often missing)
+    "fa fa-minus": "−", "fa fa-fast-backward": "«", "fa fa-step-backward": "‹",
+    "fa fa-play fa-flip-horizontal": "◀", "fa fa-pause": "||", "fa fa-play": "▶",
+    "fa fa-step-forward": "›", "fa fa-fast-forward": "»", "fa fa-plus": "+",
+}
+_STYLESHEET = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]+">')
+
+
+def self_contained(html: str) -> str:
+    """``html`` of a matplotlib player without its CDN stylesheet: icons are Unicode symbols."""
+    html = _STYLESHEET.sub("", html)
+    for css_class, symbol in _ICONS.items():
+        html = html.replace(f'<i class="{css_class}"></i>', symbol)
+    if "http://" in html or "https://" in html:
+        raise RuntimeError("the animation still refers to an external address")
+    return html
 
 
 def animation_html(
@@ -28,7 +49,7 @@ def animation_html(
         repeat=False,
     )
     fig.set_dpi(scene.dpi)
-    return animation.to_jshtml(fps=1000 / interval, default_mode="once")
+    return self_contained(animation.to_jshtml(fps=1000 / interval, default_mode="once"))
 
 
 def animate(scene: Scene, steps: Sequence[int] | None = None, *, interval: int = 800) -> HTML:

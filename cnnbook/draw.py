@@ -355,36 +355,49 @@ def pipeline_figure(net: torch.nn.Sequential, input_shape: Sequence[int]) -> Fig
             x = layer(x)
             stages.append((_stage_name(layer), tuple(x.shape[1:])))
     stages[-1] = ("output", stages[-1][1])
-    fig = new_figure(1.05 * len(stages), 2.6)
+    # Two rows: the feature extractor (maps) above, the classifier (vectors) below.
+    split = next(k for k, (_, shape) in enumerate(stages) if len(shape) == 1)
+    rows = [stages[:split], stages[split:]]
+    per_row = max(len(r) for r in rows)
+    fig = new_figure(1.0 * per_row, 4.2)
     ax = fig.add_axes((0, 0, 1, 1))
     palette = {"input": COLORS["input"], "convolution": COLORS["kernel"],
                "activation": "#fff3b0", "pooling": "#e5d4ef", "normalisation": "#f6d0d0",
                "flatten": "#eeeeee", "fully connected": COLORS["output"], "output": "#b8e0b0"}
     biggest = max(shape[1] for _, shape in stages if len(shape) == 3)
-    for k, (name, shape) in enumerate(stages):
-        cx = k * 1.0 + 0.5
-        if len(shape) == 3:
-            channels, height, _ = shape
-            size = 0.2 + 0.45 * height / biggest
-            sheets = min(channels, 6)
-            left = cx - (size + 0.04 * (sheets - 1)) / 2
-            for s in range(sheets):
-                offset = 0.04 * (sheets - 1 - s)
-                ax.add_patch(Rectangle((left + offset, 1.25 - size / 2 - offset),
-                                       size, size, facecolor=palette[name],
-                                       edgecolor="#555555", linewidth=0.7))
-            label = "×".join(map(str, shape))
-        else:
-            length = 0.2 + 0.9 * min(shape[0], 400) / 400
-            ax.add_patch(Rectangle((cx - 0.08, 1.25 - length / 2), 0.16, length,
-                                   facecolor=palette[name], edgecolor="#555555", linewidth=0.7))
-            label = str(shape[0])
-        ax.text(cx, 0.35, name, ha="center", va="center", fontsize=7.5, rotation=0, wrap=True)
-        ax.text(cx, 0.12, label, ha="center", va="center", fontsize=7, color="#555555")
-        if k:
-            ax.annotate("", xy=(cx - 0.4, 1.25), xytext=(cx - 0.6, 1.25),
-                        arrowprops={"arrowstyle": "->", "color": "#777777"})
-    ax.set_xlim(0, len(stages))
-    ax.set_ylim(0, 2.1)
+    for r, row in enumerate(rows):
+        base = 3.05 - 2.0 * r
+        for k, (name, shape) in enumerate(row):
+            cx = k * 1.0 + 0.5
+            if len(shape) == 3:
+                channels, height, _ = shape
+                size = 0.2 + 0.45 * height / biggest
+                sheets = min(channels, 6)
+                left = cx - (size + 0.04 * (sheets - 1)) / 2
+                for s in range(sheets):
+                    offset = 0.04 * (sheets - 1 - s)
+                    ax.add_patch(Rectangle((left + offset, base - size / 2 - offset), size, size,
+                                           facecolor=palette[name], edgecolor="#555555",
+                                           linewidth=0.7))
+                label = "×".join(map(str, shape))
+            else:
+                length = 0.2 + 0.7 * min(shape[0], 400) / 400
+                ax.add_patch(Rectangle((cx - 0.08, base - length / 2), 0.16, length,
+                                       facecolor=palette[name], edgecolor="#555555",
+                                       linewidth=0.7))
+                label = str(shape[0])
+            ax.text(cx, base - 0.72, name.replace(" ", "\n"), ha="center", va="center",
+                    fontsize=9)
+            ax.text(cx, base - 1.0 - 0.22 * (" " in name), label, ha="center", va="center",
+                    fontsize=8.5, color="#555555")
+            if k:
+                ax.annotate("", xy=(cx - 0.4, base), xytext=(cx - 0.6, base),
+                            arrowprops={"arrowstyle": "->", "color": "#777777"})
+    # The classifier continues where the feature extractor ends.
+    ax.annotate("", xy=(0.5, 1.6), xytext=(len(rows[0]) - 0.5, 1.9),
+                arrowprops={"arrowstyle": "->", "color": "#777777",
+                            "connectionstyle": "arc3,rad=0.05"})
+    ax.set_xlim(0, per_row)
+    ax.set_ylim(-0.45, 3.75)
     ax.axis("off")
     return fig

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MATHJAX_VERSION=3.2.2
-dest=_static/vendor/mathjax
+# Outside the book's _static/: Jupyter Book 1 would add every .js file there to every page.
+dest=build/static/vendor/mathjax
 if [ -f "$dest/.version" ] && [ "$(cat "$dest/.version")" = "$MATHJAX_VERSION" ]; then
   exit 0
 fi

@@ -1,0 +1,50 @@
+"""Conventions every chapter notebook keeps (DESIGN.md): checked on the committed files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+REPO_URL = re.search(r"^\s+url:\s*(\S+)", (ROOT / "_config.yml").read_text(), re.M).group(1)
+
+
+def code_cells(path: Path) -> list[dict]:
+    cells = json.loads(path.read_text())["cells"]
+    return [c for c in cells if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+
+
+def ignored(cell: dict) -> bool:
+    source = "".join(cell["source"])
+    return ("nbval-ignore-output" in cell.get("metadata", {}).get("tags", [])
+            or "NBVAL_IGNORE_OUTPUT" in source or "NBVAL_SKIP" in source)
+
+
+def test_there_are_notebooks() -> None:
+    assert NOTEBOOKS, "no notebooks found"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_conventions(path: Path) -> None:
+    nb = json.loads(path.read_text())
+    cells = code_cells(path)
+    setup = "".join(cells[0]["source"])
+    # Colab: the first cell installs cnnbook from the repository named in _config.yml.
+    assert f"git+{REPO_URL}" in setup and "find_spec(\"cnnbook\")" in setup, setup
+    assert any("seed_everything" in "".join(c["source"]) for c in cells[:3]), "no seed"
+    counts = [c["execution_count"] for c in cells]
+    assert None not in counts, "cells never executed: re-run the notebook top to bottom"
+    assert counts == sorted(counts) and len(set(counts)) == len(counts), "executed out of order"
+    assert sum(map(ignored, cells)) <= 0.10 * len(cells), "more than 10% of cells ignored"
+    assert "widgets" not in nb["metadata"], "widget state stored: use scripts/execute_notebooks.py"
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            assert output.get("output_type") != "error", f"stored error in {path.name}"
+    title = nb["cells"][0]
+    assert title["cell_type"] == "markdown" and "".join(title["source"]).startswith("# ")
+    toc = (ROOT / "_toc.yml").read_text()
+    assert f"notebooks/{path.stem}" in toc, f"{path.name} is not in _toc.yml"

@@ -1,0 +1,166 @@
+"""The site as a reader sees it: build the book, serve it locally, open every page in Chromium.
+
+Fails on a build warning, a console error, an uncaught exception, a failed request, a request to
+any host but the local server, math left as raw TeX, a broken image, or an animation whose frame
+does not change when played. Saves a screenshot of every page in ``site-screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "site-screenshots"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.site,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason="Debian's chromium is needed: apt-get install -y chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the book (warnings are errors) into a temporary folder; return its html folder."""
+    subprocess.run([str(ROOT / "scripts" / "vendor_assets.sh")], check=True)
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_figures.py")], check=True)
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "-n",
+         "--keep-going"],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"the book build failed or warned:\n{log[-4000:]}"
+    assert "WARNING" not in log, log[-4000:]
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[str]:
+    """Serve the built site on 127.0.0.1 (a free port) for the duration of the tests."""
+    handler = functools.partial(QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def pages(site: Path) -> list[str]:
+    """Every page of the site, relative to its root."""
+    found = sorted(str(p.relative_to(site)) for p in site.rglob("*.html")
+                   if not p.relative_to(site).parts[0].startswith("_"))
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def test_every_page_loads_cleanly(site: Path, server: str, browser) -> None:
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+    SCREENSHOTS.mkdir()
+    local = server + "/"
+    problems: list[str] = []
+    all_pages = pages(site)
+    assert any(p.startswith("notebooks/") for p in all_pages), all_pages
+    for page_path in all_pages:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+
+        def route(route, request, errors=errors) -> None:
+            if request.url.startswith(local) or request.url.startswith("data:"):
+                route.continue_()
+            else:
+                errors.append(f"request to another host: {request.url}")
+                route.abort()
+
+        page.route("**/*", route)
+        page.on("console", lambda m, e=errors: e.append(f"console {m.type}: {m.text}")
+                if m.type == "error" else None)
+        page.on("pageerror", lambda exc, e=errors: e.append(f"page error: {exc}"))
+        page.on("requestfailed", lambda r, e=errors: e.append(
+            f"failed request: {r.url} ({r.failure})") if r.url.startswith(local) else None)
+        page.on("response", lambda r, e=errors: e.append(f"HTTP {r.status}: {r.url}")
+                if r.status >= 400 else None)
+        page.goto(local + page_path, wait_until="networkidle")
+        has_math = page.evaluate("() => !!document.querySelector('.math, .MathJax, mjx-container')"
+                                 " || /\\$\\$|\\\\\\[|\\\\\\(/.test(document.body.innerText)")
+        if has_math:
+            page.wait_for_function("() => window.MathJax && MathJax.startup && "
+                                   "MathJax.startup.document && "
+                                   "document.querySelectorAll('mjx-container').length > 0",
+                                   timeout=20000)
+            page.evaluate("() => MathJax.startup.promise")
+        text = page.evaluate("() => document.querySelector('main, article, body').innerText")
+        for raw in re.findall(r"\$\$|\\\[|\\\(|\\begin\{|\\frac|\\sum", text):
+            errors.append(f"untypeset math: {raw!r}")
+            break
+        broken = page.evaluate("() => [...document.images].filter(i => i.complete && "
+                               "i.naturalWidth === 0 && i.src).map(i => i.src.slice(0, 80))")
+        errors += [f"broken image: {src}" for src in broken]
+        errors += check_animations(page)
+        name = page_path.replace("/", "__").removesuffix(".html")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        context.close()
+        problems += [f"{page_path}: {e}" for e in errors]
+    assert not problems, "\n".join(problems)
+
+
+def check_animations(page) -> list[str]:
+    """Press play on every animation; its frame must change."""
+    errors = []
+    animations = page.query_selector_all("div.animation")
+    for k, animation in enumerate(animations):
+        image = animation.query_selector("img")
+        before = image.get_attribute("src")
+        animation.query_selector("button[title='Play']").click()
+        page.wait_for_timeout(1500)
+        after = image.get_attribute("src")
+        if not before or before == after:
+            errors.append(f"animation {k} does not change when played")
+    return errors
+
+
+def test_notebook_pages_offer_colab(site: Path) -> None:
+    """Every chapter page has an "Open in Colab" link to its notebook on the repository."""
+    config = (ROOT / "_config.yml").read_text()
+    url = re.search(r"^\s+url:\s*(\S+)", config, re.M).group(1)
+    repo = url.removeprefix("https://github.com/")
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        html = (site / "notebooks" / f"{notebook.stem}.html").read_text()
+        link = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{notebook.name}"
+        assert link in html, f"{notebook.name}: no Colab link {link}"
+
+
+if os.environ.get("CNNBOOK_SKIP_SITE"):  # pragma: no cover - local convenience
+    pytestmark.append(pytest.mark.skip(reason="CNNBOOK_SKIP_SITE is set"))
