@@ -1,0 +1,464 @@
+"""Pooling and unpooling from scratch.
+
+* :func:`pool2d_loop` is the definition written as a loop over output positions, one window at a
+  time: slow, and meant to be read first.
+* :func:`pool2d` is the same computation for whole batches, with padding, stride, dilation,
+  ``ceil_mode``, ``count_include_pad`` and ``return_indices``, in the conventions of
+  :class:`torch.nn.MaxPool2d` and :class:`torch.nn.AvgPool2d`. It turns the loop inside out: it
+  loops over the ``k_h * k_w`` offsets inside a window instead of over output positions, and at
+  each offset combines one strided view of the (padded) input with the running maximum or sum.
+  Visiting the offsets in row-major order is exactly the order PyTorch's own kernel scans a
+  window, so ties, ``NaN`` and the returned indices come out the same.
+* :func:`max_unpool2d` is the partial inverse of max pooling (:func:`torch.nn.functional.
+  max_unpool2d`): each value goes back to the position its index names, zeros elsewhere.
+* :func:`copy_unpool2d` copies each value into its whole window ("nearest" unpooling).
+* :func:`shift_tolerance` measures how much of a pooled output survives a one-pixel shift of
+  the input.
+
+None of them calls a torch pooling or unpooling op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from cnnbook.args import (
+    check_tensor,
+    non_negative_pair,
+    pair,
+    positive_int,
+    positive_pair,
+)
+
+_LAYOUT = "(N, C, H, W), (C, H, W) or (H, W)"
+
+
+def pool2d_loop(
+    X: torch.Tensor,
+    pool_size: int | Sequence[int],
+    mode: str = "max",
+    stride: int | Sequence[int] | None = None,
+) -> torch.Tensor:
+    """Max or average pooling of a 2-D input, one output element at a time.
+
+    ``Y[i, j]`` is the maximum (``mode="max"``) or the mean (``mode="avg"``) of the window
+    ``X[i * s_h : i * s_h + p_h, j * s_w : j * s_w + p_w]``. As in PyTorch, the stride defaults
+    to the window size, so windows do not overlap; pass ``stride=1`` to slide the window one
+    element at a time.
+    """
+    check_tensor(X, "X", (2,), "(height, width)")
+    _check_mode(mode)
+    p_h, p_w = positive_pair(pool_size, "pool_size")
+    s_h, s_w = positive_pair((p_h, p_w) if stride is None else stride, "stride")
+    if p_h > X.shape[0] or p_w > X.shape[1]:
+        raise ValueError(
+            f"pool_size {(p_h, p_w)} is larger than the input of shape {tuple(X.shape)}: "
+            "use a smaller window"
+        )
+    if mode == "avg" and not X.is_floating_point():
+        raise ValueError(
+            f"average pooling needs a floating-point input, got dtype {X.dtype}: "
+            "convert it first, e.g. X.float()"
+        )
+    out_h = (X.shape[0] - p_h) // s_h + 1
+    out_w = (X.shape[1] - p_w) // s_w + 1
+    Y = torch.zeros((out_h, out_w), dtype=X.dtype)
+    for i in range(out_h):
+        for j in range(out_w):
+            window = X[i * s_h : i * s_h + p_h, j * s_w : j * s_w + p_w]
+            Y[i, j] = window.max() if mode == "max" else window.mean()
+    return Y
+
+
+def _check_mode(mode: object) -> None:
+    if mode not in ("max", "avg"):
+        raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
+
+
+def _output_length(
+    size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool
+) -> int:
+    """Number of windows along one axis, by PyTorch's rule.
+
+    ``floor`` (or ``ceil``) of ``(size + 2 * pad - dilation * (kernel - 1) - 1) / stride`` plus
+    one. With ``ceil_mode`` a last, partial window is added when the division is not exact, but
+    only if that window starts inside the input or the left padding: a window that would start
+    in the right padding sees nothing but padding, so PyTorch drops it.
+    """
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    if ceil_mode:
+        span += stride - 1
+    length = span // stride + 1  # Python's // rounds towards -inf, like PyTorch's div_rtn
+    if ceil_mode and (length - 1) * stride >= size + pad:
+        length -= 1
+    return length
+
+
+def _as_batch(X: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """View a 2-D, 3-D or 4-D input as 4-D; return the view and the number of dims added."""
+    added = 4 - X.dim()
+    return X.reshape((1,) * added + tuple(X.shape)), added
+
+
+def _window_starts(out: int, stride: int, pad: int) -> torch.Tensor:
+    """Where each window starts along one axis, in unpadded input coordinates (may be < 0)."""
+    return torch.arange(out) * stride - pad
+
+
+def pool2d(
+    X: torch.Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    mode: str = "max",
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    return_indices: bool = False,
+    dilation: int | Sequence[int] = 1,
+    divisor_override: int | None = None,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """2-D max or average pooling with the semantics of ``nn.MaxPool2d`` / ``nn.AvgPool2d``.
+
+    ``X`` is ``(N, C, H, W)``, unbatched ``(C, H, W)`` or a single ``(H, W)`` plane; every
+    channel is pooled on its own and the output keeps ``X``'s leading dimensions. ``stride``
+    defaults to ``kernel_size``. ``padding`` adds that many rows/columns on each side, at most
+    half the window: ``-inf`` for max pooling (padding never wins), zeros for average pooling.
+
+    ``mode="max"`` only: ``dilation`` spreads the window; ``return_indices=True`` also returns,
+    for every output, the flat index ``row * W + col`` of the chosen element in its own
+    ``H x W`` input plane (what :func:`max_unpool2d` needs).
+
+    ``mode="avg"`` only: ``count_include_pad`` decides whether padded zeros count in the
+    divisor; a window that ``ceil_mode`` lets run past the padding is clipped to the padded
+    input before counting, as PyTorch does; ``divisor_override`` replaces the divisor.
+    """
+    check_tensor(X, "X", (2, 3, 4), _LAYOUT)
+    _check_mode(mode)
+    kh, kw = positive_pair(kernel_size, "kernel_size")
+    sh, sw = positive_pair((kh, kw) if stride is None else stride, "stride")
+    ph, pw = non_negative_pair(padding, "padding")
+    dh, dw = positive_pair(dilation, "dilation")
+    if mode == "avg":
+        if return_indices:
+            raise ValueError(
+                "return_indices=True needs mode='max': average pooling picks no element"
+            )
+        if (dh, dw) != (1, 1):
+            raise ValueError(f"dilation={dilation!r} needs mode='max' (nn.AvgPool2d has none)")
+        if divisor_override is not None:
+            positive_int(divisor_override, "divisor_override")
+        if not X.is_floating_point() and X.dtype != torch.int64:
+            raise ValueError(
+                f"average pooling needs a floating-point (or int64) input, got dtype {X.dtype}: "
+                "convert it first, e.g. X.float()"
+            )
+    else:
+        if divisor_override is not None or not count_include_pad:
+            raise ValueError(
+                "divisor_override and count_include_pad only apply to mode='avg', "
+                f"got mode={mode!r}"
+            )
+        if X.dtype == torch.bool or X.is_complex():
+            raise ValueError(f"max pooling needs a real-valued input, got dtype {X.dtype}")
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(
+            f"padding {(ph, pw)} is more than half the window {(kh, kw)}: a window could then "
+            f"hold padding only; use padding of at most {(kh // 2, kw // 2)}"
+        )
+    x, added = _as_batch(X)
+    n, c, h, w = x.shape
+    out_h = _output_length(h, kh, sh, ph, dh, ceil_mode)
+    out_w = _output_length(w, kw, sw, pw, dw, ceil_mode)
+    if out_h < 1 or out_w < 1:
+        eff_h, eff_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        raise ValueError(
+            f"window of (effective) size {(eff_h, eff_w)} is larger than the padded input of "
+            f"size {(h + 2 * ph, w + 2 * pw)} (input {(h, w)}, padding {(ph, pw)} on each "
+            "side): use a smaller window or more padding"
+        )
+    # Pad on the right/bottom as far as the last window reaches: with ceil_mode it can run past
+    # the padding; those extra positions get the same fill and so never change the result.
+    bottom = max((out_h - 1) * sh + dh * (kh - 1) + 1 - h - ph, 0)
+    right = max((out_w - 1) * sw + dw * (kw - 1) + 1 - w - pw, 0)
+    if mode == "max":
+        y, idx = _max_pool(
+            x,
+            (kh, kw),
+            (sh, sw),
+            (ph, pw),
+            (dh, dw),
+            (out_h, out_w),
+            (bottom, right),
+            return_indices,
+        )
+    else:
+        y = _avg_pool(
+            x,
+            (kh, kw),
+            (sh, sw),
+            (ph, pw),
+            (out_h, out_w),
+            (bottom, right),
+            count_include_pad,
+            divisor_override,
+        )
+        idx = None
+    shape = tuple(X.shape[:-2]) + (out_h, out_w)
+    y = y.reshape(shape)
+    if return_indices:
+        return y, idx.reshape(shape)
+    return y
+
+
+def _offset_view(
+    xp: torch.Tensor, a: int, b: int, stride: tuple[int, int], out: tuple[int, int]
+) -> torch.Tensor:
+    """``xp[..., a + i * s_h, b + j * s_w]`` for every output ``(i, j)``: a strided view."""
+    return xp[
+        ...,
+        a : a + (out[0] - 1) * stride[0] + 1 : stride[0],
+        b : b + (out[1] - 1) * stride[1] + 1 : stride[1],
+    ]
+
+
+def _max_pool(
+    x: torch.Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    pad: tuple[int, int],
+    dilation: tuple[int, int],
+    out: tuple[int, int],
+    extra: tuple[int, int],
+    return_indices: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    (kh, kw), (ph, pw), (dh, dw) = kernel, pad, dilation
+    w = x.shape[-1]
+    if x.is_floating_point():
+        lowest = float("-inf")
+    else:
+        lowest = torch.iinfo(x.dtype).min
+    xp = F.pad(x, (pw, extra[1], ph, extra[0]), value=lowest)
+    best = torch.full(x.shape[:2] + out, lowest, dtype=x.dtype)
+    if not return_indices:
+        for a in range(kh):
+            for b in range(kw):
+                # maximum propagates NaN, as PyTorch's pooling does.
+                torch.maximum(best, _offset_view(xp, a * dh, b * dw, stride, out), out=best)
+        return best, None
+    rows = _window_starts(out[0], stride[0], ph)
+    cols = _window_starts(out[1], stride[1], pw)
+    # PyTorch starts each window's index at its first element inside the input (on the
+    # dilated grid) and keeps it when nothing beats -inf, e.g. a window of -inf values.
+    first_row = rows + (-rows).clamp(min=0).add(dh - 1).div(dh, rounding_mode="floor") * dh
+    first_col = cols + (-cols).clamp(min=0).add(dw - 1).div(dw, rounding_mode="floor") * dw
+    index = (first_row[:, None] * w + first_col[None, :]).expand(best.shape).clone()
+    start = rows[:, None] * w + cols[None, :]
+    for a in range(kh):
+        for b in range(kw):
+            v = _offset_view(xp, a * dh, b * dw, stride, out)
+            # The kernel's rule: take v if v > best or v is NaN. So the first of equal maxima
+            # wins, a NaN wins (the last NaN, if several), and -inf padding never wins.
+            take = v > best
+            if x.is_floating_point():
+                take |= v.isnan()
+            best = torch.where(take, v, best)
+            index = torch.where(take, start + (a * dh * w + b * dw), index)
+    return best, index
+
+
+def _avg_divisor_1d(
+    out: int, size: int, kernel: int, stride: int, pad: int, count_include_pad: bool
+) -> torch.Tensor:
+    """How many elements each window along one axis averages over."""
+    start = _window_starts(out, stride, pad)
+    # A window is first clipped to the padded input (ceil_mode can push it past the padding) ...
+    end = torch.clamp(start + kernel, max=size + pad)
+    if count_include_pad:
+        return end - start
+    # ... and, without count_include_pad, further to the input itself.
+    return end.clamp(max=size) - start.clamp(min=0)
+
+
+def _avg_pool(
+    x: torch.Tensor,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    pad: tuple[int, int],
+    out: tuple[int, int],
+    extra: tuple[int, int],
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> torch.Tensor:
+    (kh, kw), (ph, pw) = kernel, pad
+    h, w = x.shape[-2:]
+    # Half and bfloat16 are summed in float32, as PyTorch does, and rounded once at the end.
+    acc_dtype = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+    xp = F.pad(x.to(acc_dtype), (pw, extra[1], ph, extra[0]))
+    total = torch.zeros(x.shape[:2] + out, dtype=acc_dtype)
+    for a in range(kh):
+        for b in range(kw):
+            total += _offset_view(xp, a, b, stride, out)  # same order as PyTorch's window scan
+    if divisor_override is not None:
+        divisor = torch.tensor(divisor_override)
+    else:
+        rows = _avg_divisor_1d(out[0], h, kh, stride[0], ph, count_include_pad)
+        cols = _avg_divisor_1d(out[1], w, kw, stride[1], pw, count_include_pad)
+        divisor = rows[:, None] * cols[None, :]
+    if acc_dtype == torch.int64:
+        return total.div(divisor, rounding_mode="trunc")  # C++ integer division truncates
+    return (total / divisor.to(acc_dtype)).to(x.dtype)
+
+
+def max_unpool2d(
+    X: torch.Tensor,
+    indices: torch.Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    output_size: Sequence[int] | None = None,
+) -> torch.Tensor:
+    """Partial inverse of max pooling, with the semantics of ``F.max_unpool2d``.
+
+    ``X`` and ``indices`` (as returned by ``pool2d(..., return_indices=True)``) have the same
+    shape, ``(N, C, h, w)``, ``(C, h, w)`` or ``(h, w)``. Each output plane starts as zeros and
+    every value of ``X`` is written at the flat position ``row * W + col`` its index names. The
+    output size defaults to ``(h - 1) * stride - 2 * padding + kernel_size``, the size that
+    pooling with these arguments maps back to ``(h, w)``; ``output_size`` (``(H, W)`` or a full
+    shape ending in ``(H, W)``) picks another size that pools to ``(h, w)``, i.e. one within a
+    stride of the default. Where two values name the same position (overlapping windows), the
+    later one in row-major order wins, as in PyTorch's CPU kernel.
+    """
+    check_tensor(X, "X", (2, 3, 4), _LAYOUT)
+    check_tensor(indices, "indices", (2, 3, 4), _LAYOUT)
+    if indices.shape != X.shape:
+        raise ValueError(
+            f"indices of shape {tuple(indices.shape)} must have the shape of X, "
+            f"{tuple(X.shape)}: pass the indices that pooling returned with these values"
+        )
+    if indices.is_floating_point() or indices.is_complex() or indices.dtype == torch.bool:
+        raise ValueError(f"indices must be an integer tensor, got dtype {indices.dtype}")
+    kh, kw = positive_pair(kernel_size, "kernel_size")
+    sh, sw = positive_pair((kh, kw) if stride is None else stride, "stride")
+    ph, pw = non_negative_pair(padding, "padding")
+    h, w = X.shape[-2:]
+    default = ((h - 1) * sh - 2 * ph + kh, (w - 1) * sw - 2 * pw + kw)
+    if output_size is None:
+        out_h, out_w = default
+        if out_h < 1 or out_w < 1:
+            raise ValueError(
+                f"the default output size {default} = (input - 1) * stride - 2 * padding + "
+                f"kernel_size is not positive (input {(h, w)}, stride {(sh, sw)}, padding "
+                f"{(ph, pw)}, kernel_size {(kh, kw)}): use less padding"
+            )
+    else:
+        out_h, out_w = _unpool_size(output_size, X, default, (sh, sw))
+    x, _ = _as_batch(X)
+    n, c = x.shape[:2]
+    plane = out_h * out_w
+    flat_x = x.reshape(n * c, h * w)
+    flat_i = indices.reshape(n * c, h * w).long()
+    bad = (flat_i < 0) | (flat_i >= plane)
+    if bool(bad.any()):
+        first = int(bad.flatten().nonzero()[0])
+        raise ValueError(
+            f"indices must lie in [0, {plane}) for an output plane of size {(out_h, out_w)}, "
+            f"found {int(flat_i.flatten()[first])}: pass the indices from the matching pooling "
+            "and its output_size"
+        )
+    # "Last writer wins": for each output position find the largest input position that names
+    # it (scatter_reduce 'amax' is deterministic, a plain scatter with repeats is not), then
+    # gather the values from those positions.
+    order = torch.arange(h * w).expand(n * c, h * w)
+    writer = torch.full((n * c, plane), -1, dtype=torch.long)
+    writer.scatter_reduce_(1, flat_i, order, reduce="amax")
+    values = flat_x.gather(1, writer.clamp(min=0))
+    y = torch.where(writer >= 0, values, torch.zeros((), dtype=X.dtype))
+    return y.reshape(tuple(X.shape[:-2]) + (out_h, out_w))
+
+
+def _unpool_size(
+    output_size: Sequence[int],
+    X: torch.Tensor,
+    default: tuple[int, int],
+    stride: tuple[int, int],
+) -> tuple[int, int]:
+    if isinstance(output_size, torch.Size | tuple | list) and len(output_size) > 2:
+        if len(output_size) != X.dim() or tuple(output_size[:-2]) != tuple(X.shape[:-2]):
+            raise ValueError(
+                f"output_size {tuple(output_size)} must be (H, W) or a full shape whose leading "
+                f"dimensions are X's, {tuple(X.shape[:-2])}"
+            )
+        output_size = tuple(output_size[-2:])
+    out = pair(output_size, "output_size")
+    for d, name in enumerate(("height", "width")):
+        low, high = default[d] - stride[d], default[d] + stride[d]
+        if not low < out[d] < high:
+            raise ValueError(
+                f"output_size {out} is impossible: the output {name} must lie strictly between "
+                f"{low} and {high} (default {default[d]} +- stride {stride[d]}), the sizes that "
+                "pooling maps back to the input's size"
+            )
+        if out[d] < 1:
+            raise ValueError(f"output_size {out} must be positive")
+    return out
+
+
+def copy_unpool2d(X: torch.Tensor, kernel_size: int | Sequence[int]) -> torch.Tensor:
+    """Copy unpooling: every value fills its whole ``k_h x k_w`` window of the output.
+
+    ``X`` is ``(N, C, h, w)``, ``(C, h, w)`` or ``(h, w)``; the output is ``(..., h * k_h,
+    w * k_w)``. Unlike :func:`max_unpool2d` it needs no indices, and it equals nearest-neighbour
+    up-sampling by the integer factors ``(k_h, k_w)``.
+    """
+    check_tensor(X, "X", (2, 3, 4), _LAYOUT)
+    kh, kw = positive_pair(kernel_size, "kernel_size")
+    *lead, h, w = X.shape
+    # View each value as a (1, 1) block, broadcast it to (k_h, k_w), then lay the blocks out.
+    blocks = X.reshape(*lead, h, 1, w, 1).expand(*lead, h, kh, w, kw)
+    return blocks.reshape(*lead, h * kh, w * kw)
+
+
+def shift_tolerance(
+    X: torch.Tensor,
+    pool: Callable[[torch.Tensor], torch.Tensor],
+    dy: int = 0,
+    dx: int = 1,
+    atol: float = 0.0,
+) -> float:
+    """Fraction of ``pool``'s outputs that stay the same when the input moves by ``(dy, dx)``.
+
+    Two crops of ``X`` (last two dims ``(H, W)``) are compared: ``A = X[..., :H - dy, :W - dx]``
+    and the same scene moved by ``(dy, dx)`` pixels, ``B = X[..., dy:, dx:]`` (negative shifts
+    move the other way). Both are real pixels, so no fill value enters the measure. The result
+    is the fraction of positions where ``|pool(A) - pool(B)| <= atol``.
+
+    Read it against a baseline: pass ``pool=lambda t: t`` to get the fraction of *pixels* that a
+    shift leaves unchanged. Flat regions (a constant background) count as unchanged under any
+    ``pool``, so the gap between the two numbers, not either one alone, is what pooling adds.
+    """
+    check_tensor(X, "X", (2, 3, 4), _LAYOUT)
+    for name, value in (("dy", dy), ("dx", dx)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an int (a shift in pixels), got {value!r}")
+    h, w = X.shape[-2:]
+    if abs(dy) >= h or abs(dx) >= w:
+        raise ValueError(
+            f"shift {(dy, dx)} must be smaller than the input's size {(h, w)} in each direction"
+        )
+    if atol < 0:
+        raise ValueError(f"atol must be non-negative, got {atol}")
+    a = X[..., max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)]
+    b = X[..., max(dy, 0) : h - max(-dy, 0), max(dx, 0) : w - max(-dx, 0)]
+    pa, pb = pool(a), pool(b)
+    if pa.shape != pb.shape:
+        raise ValueError(
+            f"pool gave outputs of shapes {tuple(pa.shape)} and {tuple(pb.shape)} for inputs of "
+            "the same shape: pool must map equal shapes to equal shapes"
+        )
+    if pa.numel() == 0:
+        raise ValueError("pool gave an empty output: use a larger input or a smaller window")
+    same = (pa - pb).abs() <= atol if atol > 0 else pa == pb
+    return float(same.float().mean())
