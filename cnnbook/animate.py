@@ -15,7 +15,6 @@ from matplotlib.animation import FuncAnimation
 
 from cnnbook.draw import Scene
 
-
 # matplotlib's player takes its button icons from a Font Awesome stylesheet on a CDN; the book
 # makes no third-party request, so the icons become plain Unicode symbols.
 _ICONS = {  # symbols every font has (the media-control block of Unicode is often missing)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import torch
 
 
-
 def pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
     """Return ``value`` as ``(height, width)``: an int is used for both sides."""
     if isinstance(value, bool):

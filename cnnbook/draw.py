@@ -284,7 +284,7 @@ class SlidingWindowScene(Scene):
         kernel = self.K.flatten().tolist()
         terms = [
             f"{format_value(float(self.padded[i, j]))}×{format_value(k)}"
-            for (i, j), k in zip(cells, kernel)
+            for (i, j), k in zip(cells, kernel, strict=False)
         ]
         if len(terms) > 9:
             terms = terms[:4] + ["…"] + terms[-2:]
@@ -305,7 +305,7 @@ class SlidingWindowScene(Scene):
                   else ""), fontsize=fs)
         cells = self.window_cells(step)
         outline_cells(ax, cells)
-        (sh, sw), (dh, dw) = self.stride, self.dilation
+        (_sh, _sw), (dh, dw) = self.stride, self.dilation
         if (dh, dw) != (1, 1):
             top, left = cells[0]
             outline_box(ax, top, left, dh * (self.K.shape[0] - 1) + 1,

@@ -34,7 +34,7 @@ def test_scene_windows_agree_with_conv2d(stride, padding, dilation) -> None:
     torch.testing.assert_close(scene.Y, expected)
     for step in range(scene.n_steps):
         cells = scene.window_cells(step)
-        value = sum(scene.padded[i, j] * k for (i, j), k in zip(cells, K.flatten()))
+        value = sum(scene.padded[i, j] * k for (i, j), k in zip(cells, K.flatten(), strict=False))
         torch.testing.assert_close(value, scene.Y.flatten()[step])
 
 
