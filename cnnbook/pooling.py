@@ -5,10 +5,13 @@
 * :func:`pool2d` is the same computation for whole batches, with padding, stride, dilation,
   ``ceil_mode``, ``count_include_pad`` and ``return_indices``, in the conventions of
   :class:`torch.nn.MaxPool2d` and :class:`torch.nn.AvgPool2d`. It turns the loop inside out: it
-  loops over the ``k_h * k_w`` offsets inside a window instead of over output positions, and at
-  each offset combines one strided view of the (padded) input with the running maximum or sum.
-  Visiting the offsets in row-major order is exactly the order PyTorch's own kernel scans a
-  window, so ties, ``NaN`` and the returned indices come out the same.
+  loops over the offsets inside a window instead of over output positions, and at each offset
+  combines one strided view of the (padded) input with the running maximum or sum. Both
+  reductions are separable (a window's maximum is the maximum of its rows' maxima, and likewise
+  for sums), so it reduces along the rows first and then down the columns: ``k_h + k_w`` steps
+  instead of ``k_h * k_w``. With ``return_indices`` each step applies PyTorch's own rule (take
+  an element if it is greater than the best so far, or NaN), so ties, ``NaN`` and the returned
+  indices come out the same as PyTorch's.
 * :func:`max_unpool2d` is the partial inverse of max pooling (:func:`torch.nn.functional.
   max_unpool2d`): each value goes back to the position its index names, zeros elsewhere.
 * :func:`copy_unpool2d` copies each value into its whole window ("nearest" unpooling).
@@ -21,6 +24,7 @@ None of them calls a torch pooling or unpooling op.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -103,11 +107,6 @@ def _as_batch(X: torch.Tensor) -> tuple[torch.Tensor, int]:
     return X.reshape((1,) * added + tuple(X.shape)), added
 
 
-def _window_starts(out: int, stride: int, pad: int) -> torch.Tensor:
-    """Where each window starts along one axis, in unpadded input coordinates (may be < 0)."""
-    return torch.arange(out) * stride - pad
-
-
 def pool2d(
     X: torch.Tensor,
     kernel_size: int | Sequence[int],
@@ -183,133 +182,154 @@ def pool2d(
     # the padding; those extra positions get the same fill and so never change the result.
     bottom = max((out_h - 1) * sh + dh * (kh - 1) + 1 - h - ph, 0)
     right = max((out_w - 1) * sw + dw * (kw - 1) + 1 - w - pw, 0)
+    rows = _Windows(kh, sh, ph, dh, out_h)
+    cols = _Windows(kw, sw, pw, dw, out_w)
+    idx = None
     if mode == "max":
-        y, idx = _max_pool(
-            x,
-            (kh, kw),
-            (sh, sw),
-            (ph, pw),
-            (dh, dw),
-            (out_h, out_w),
-            (bottom, right),
-            return_indices,
-        )
+        lowest = float("-inf") if x.is_floating_point() else torch.iinfo(x.dtype).min
+        xp = F.pad(x, (pw, right, ph, bottom), value=lowest)
+        if return_indices:
+            y, idx = _max_pool_with_indices(xp, rows, cols, w, lowest)
+        else:
+            # A window's maximum is the maximum over its rows of each row's maximum.
+            y = _max_1d(_max_1d(xp, -1, cols), -2, rows)
     else:
-        y = _avg_pool(
-            x,
-            (kh, kw),
-            (sh, sw),
-            (ph, pw),
-            (out_h, out_w),
-            (bottom, right),
-            count_include_pad,
-            divisor_override,
-        )
-        idx = None
+        # Half and bfloat16 are summed in float32, as PyTorch does, and rounded once at the end.
+        acc_dtype = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+        xp = F.pad(x.to(acc_dtype), (pw, right, ph, bottom))
+        # A window's sum is the sum over its rows of each row's sum.
+        total = _sum_1d(_sum_1d(xp, -1, cols), -2, rows)
+        if divisor_override is not None:
+            divisor = torch.tensor(divisor_override)
+        else:
+            divisor = rows.divisor(h, count_include_pad)[:, None] * cols.divisor(
+                w, count_include_pad
+            )
+        if acc_dtype == torch.int64:
+            y = total.div(divisor, rounding_mode="trunc")  # C++ integer division truncates
+        else:
+            y = (total / divisor.to(acc_dtype)).to(x.dtype)
+    if y.untyped_storage().data_ptr() == X.untyped_storage().data_ptr():
+        y = y.clone()  # a 1x1 window with stride 1 leaves a view of X: return a copy
     shape = tuple(X.shape[:-2]) + (out_h, out_w)
-    y = y.reshape(shape)
+    y = y.reshape(shape).contiguous()
     if return_indices:
         return y, idx.reshape(shape)
     return y
 
 
-def _offset_view(
-    xp: torch.Tensor, a: int, b: int, stride: tuple[int, int], out: tuple[int, int]
-) -> torch.Tensor:
-    """``xp[..., a + i * s_h, b + j * s_w]`` for every output ``(i, j)``: a strided view."""
-    return xp[
-        ...,
-        a : a + (out[0] - 1) * stride[0] + 1 : stride[0],
-        b : b + (out[1] - 1) * stride[1] + 1 : stride[1],
-    ]
+class _Windows(NamedTuple):
+    """The pooling windows along one axis: their size, stride, padding, dilation and number."""
+
+    kernel: int
+    stride: int
+    pad: int
+    dilation: int
+    count: int
+
+    def view(self, x: torch.Tensor, axis: int, offset: int) -> torch.Tensor:
+        """``x[offset + i * stride]`` along ``axis`` (-1 or -2) for every window ``i``: a view."""
+        taken = slice(offset, offset + (self.count - 1) * self.stride + 1, self.stride)
+        return x[..., taken] if axis == -1 else x[..., taken, :]
+
+    def starts(self) -> torch.Tensor:
+        """Where each window starts, in unpadded input coordinates (negative in the padding)."""
+        return torch.arange(self.count) * self.stride - self.pad
+
+    def first_inside(self) -> torch.Tensor:
+        """Each window's first position inside the input, on its dilated grid."""
+        start = self.starts()
+        steps = (
+            (-start).clamp(min=0).add(self.dilation - 1).div(self.dilation, rounding_mode="floor")
+        )
+        return start + steps * self.dilation
+
+    def divisor(self, size: int, count_include_pad: bool) -> torch.Tensor:
+        """How many elements each window averages over along this axis (avg pooling)."""
+        start = self.starts()
+        # Clipped to the padded input first (ceil_mode can push a window past the padding) ...
+        end = torch.clamp(start + self.kernel, max=size + self.pad)
+        if count_include_pad:
+            return end - start
+        # ... and, without count_include_pad, to the input itself.
+        return end.clamp(max=size) - start.clamp(min=0)
 
 
-def _max_pool(
+def _max_1d(x: torch.Tensor, axis: int, windows: _Windows) -> torch.Tensor:
+    """Maximum over each window along one axis: one elementwise maximum per window offset."""
+    best = windows.view(x, axis, 0)
+    for a in range(1, windows.kernel):
+        v = windows.view(x, axis, a * windows.dilation)
+        # maximum propagates NaN, as PyTorch's pooling does; in place after the first step.
+        best = torch.maximum(best, v) if a == 1 else torch.maximum(best, v, out=best)
+    return best
+
+
+def _sum_1d(x: torch.Tensor, axis: int, windows: _Windows) -> torch.Tensor:
+    """Sum over each window along one axis: one elementwise addition per window offset."""
+    total = windows.view(x, axis, 0)
+    for a in range(1, windows.kernel):
+        v = windows.view(x, axis, a)
+        total = total + v if a == 1 else total.add_(v)
+    return total
+
+
+def _max_pool_with_indices(
+    xp: torch.Tensor, rows: _Windows, cols: _Windows, width: int, lowest: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Max pooling of the padded ``xp`` that also returns flat indices into the input planes.
+
+    PyTorch's kernel scans each window row by row and takes an element if it is greater than
+    the best so far *or is NaN*: the first of equal maxima wins, the last NaN wins, and padding
+    (-inf) never does; a window with nothing above -inf keeps its first position inside the
+    input. Doing the same scan per row and then across rows gives the same element: the first
+    maximum in row-major order lies in the first row holding the maximum, at that row's first
+    maximum (and likewise for the last NaN).
+    """
+    n, c, hp, _ = xp.shape
+    # The NaN test costs two ops per step; skip it when there is no NaN to find.
+    check_nan = xp.is_floating_point() and bool(xp.isnan().any())
+    # Along each row: the best column of every window (padded rows included; they never win).
+    row_best, col, _ = _scan(xp, -1, cols, lowest, check_nan)
+    # Down the columns of row results: the best row, carrying that row's best column along.
+    # A window whose rows all stay at -inf keeps its first column inside the input.
+    carry = (col.expand(n, c, hp, cols.count), cols.first_inside())
+    best, row, col = _scan(row_best, -2, rows, lowest, check_nan, carry)
+    return best, row * width + col
+
+
+def _scan(
     x: torch.Tensor,
-    kernel: tuple[int, int],
-    stride: tuple[int, int],
-    pad: tuple[int, int],
-    dilation: tuple[int, int],
-    out: tuple[int, int],
-    extra: tuple[int, int],
-    return_indices: bool,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    (kh, kw), (ph, pw), (dh, dw) = kernel, pad, dilation
-    w = x.shape[-1]
-    if x.is_floating_point():
-        lowest = float("-inf")
-    else:
-        lowest = torch.iinfo(x.dtype).min
-    xp = F.pad(x, (pw, extra[1], ph, extra[0]), value=lowest)
-    best = torch.full(x.shape[:2] + out, lowest, dtype=x.dtype)
-    if not return_indices:
-        for a in range(kh):
-            for b in range(kw):
-                # maximum propagates NaN, as PyTorch's pooling does.
-                torch.maximum(best, _offset_view(xp, a * dh, b * dw, stride, out), out=best)
-        return best, None
-    rows = _window_starts(out[0], stride[0], ph)
-    cols = _window_starts(out[1], stride[1], pw)
-    # PyTorch starts each window's index at its first element inside the input (on the
-    # dilated grid) and keeps it when nothing beats -inf, e.g. a window of -inf values.
-    first_row = rows + (-rows).clamp(min=0).add(dh - 1).div(dh, rounding_mode="floor") * dh
-    first_col = cols + (-cols).clamp(min=0).add(dw - 1).div(dw, rounding_mode="floor") * dw
-    index = (first_row[:, None] * w + first_col[None, :]).expand(best.shape).clone()
-    start = rows[:, None] * w + cols[None, :]
-    for a in range(kh):
-        for b in range(kw):
-            v = _offset_view(xp, a * dh, b * dw, stride, out)
-            # The kernel's rule: take v if v > best or v is NaN. So the first of equal maxima
-            # wins, a NaN wins (the last NaN, if several), and -inf padding never wins.
-            take = v > best
-            if x.is_floating_point():
-                take |= v.isnan()
-            best = torch.where(take, v, best)
-            index = torch.where(take, start + (a * dh * w + b * dw), index)
-    return best, index
+    axis: int,
+    windows: _Windows,
+    lowest: float,
+    check_nan: bool,
+    carry: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """PyTorch's "greater, or NaN" scan over each window along one axis.
 
-
-def _avg_divisor_1d(
-    out: int, size: int, kernel: int, stride: int, pad: int, count_include_pad: bool
-) -> torch.Tensor:
-    """How many elements each window along one axis averages over."""
-    start = _window_starts(out, stride, pad)
-    # A window is first clipped to the padded input (ceil_mode can push it past the padding) ...
-    end = torch.clamp(start + kernel, max=size + pad)
-    if count_include_pad:
-        return end - start
-    # ... and, without count_include_pad, further to the input itself.
-    return end.clamp(max=size) - start.clamp(min=0)
-
-
-def _avg_pool(
-    x: torch.Tensor,
-    kernel: tuple[int, int],
-    stride: tuple[int, int],
-    pad: tuple[int, int],
-    out: tuple[int, int],
-    extra: tuple[int, int],
-    count_include_pad: bool,
-    divisor_override: int | None,
-) -> torch.Tensor:
-    (kh, kw), (ph, pw) = kernel, pad
-    h, w = x.shape[-2:]
-    # Half and bfloat16 are summed in float32, as PyTorch does, and rounded once at the end.
-    acc_dtype = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
-    xp = F.pad(x.to(acc_dtype), (pw, extra[1], ph, extra[0]))
-    total = torch.zeros(x.shape[:2] + out, dtype=acc_dtype)
-    for a in range(kh):
-        for b in range(kw):
-            total += _offset_view(xp, a, b, stride, out)  # same order as PyTorch's window scan
-    if divisor_override is not None:
-        divisor = torch.tensor(divisor_override)
-    else:
-        rows = _avg_divisor_1d(out[0], h, kh, stride[0], ph, count_include_pad)
-        cols = _avg_divisor_1d(out[1], w, kw, stride[1], pw, count_include_pad)
-        divisor = rows[:, None] * cols[None, :]
-    if acc_dtype == torch.int64:
-        return total.div(divisor, rounding_mode="trunc")  # C++ integer division truncates
-    return (total / divisor.to(acc_dtype)).to(x.dtype)
+    Returns the best values, the position (input coordinate along ``axis``) each came from,
+    and, if ``carry = (tensor, initial)`` is given, ``tensor``'s entry at the chosen position.
+    """
+    shape = list(x.shape)
+    shape[axis] = windows.count
+    best = torch.full(shape, lowest, dtype=x.dtype)
+    starts, firsts = windows.starts(), windows.first_inside()
+    if axis == -2:
+        starts, firsts = starts[:, None], firsts[:, None]
+    chosen = firsts  # kept where nothing beats -inf, as in PyTorch
+    carried = None if carry is None else carry[1]
+    for a in range(windows.kernel):
+        offset = a * windows.dilation
+        v = windows.view(x, axis, offset)
+        take = v > best
+        if check_nan:
+            take |= v.isnan()
+        best = torch.where(take, v, best)
+        chosen = torch.where(take, starts + offset, chosen)
+        if carry is not None:
+            carried = torch.where(take, windows.view(carry[0], axis, offset), carried)
+    return best, chosen, carried
 
 
 def max_unpool2d(
