@@ -1,0 +1,471 @@
+"""Shape arithmetic: output sizes, dropped rows, receptive fields and parameter counts.
+
+Every function here takes its arguments in PyTorch's conventions (an int or a ``(height,
+width)`` pair; ``padding`` counts the zero rows/columns added on *each* side) and answers what
+the matching PyTorch layer would produce, without running it:
+
+* :func:`conv_output_shape` for ``nn.Conv2d``, :func:`conv_transpose_output_shape` for
+  ``nn.ConvTranspose2d``, :func:`pool_output_shape` for ``nn.MaxPool2d``/``nn.AvgPool2d``. Each
+  returns an :class:`OutputShape`: the pair ``(height, width)`` that also says how many input
+  rows/columns at the bottom/right edge the combination ignores.
+* :func:`formula_output_shape` is the textbook form ``floor((n - k + p + s) / s)``, with ``p``
+  the *total* padding; it agrees with :func:`conv_output_shape` whenever ``p`` is even.
+* :func:`receptive_field` follows a stack of convolution and pooling layers and says, per layer,
+  how large a patch of the input one output pixel sees, how far apart neighbouring outputs look,
+  and where the first one looks.
+* :func:`conv_params` counts the weights and biases of a convolution layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from torch import nn
+
+from cnnbook.args import non_negative_pair, positive_int, positive_pair
+from cnnbook.conv import conv_padding
+
+IntOrPair = int | Sequence[int]
+
+
+class OutputShape(tuple):
+    """The output size ``(height, width)`` of a layer, plus what the layer leaves out.
+
+    It *is* the pair ``(height, width)``: it unpacks as ``h, w = shape``, indexes as
+    ``shape[0]``, and compares equal to ``(h, w)`` and to ``torch.Size([h, w])`` (the dropped
+    counts take no part in comparisons). Two extra attributes say how many input rows (columns)
+    at the bottom (right) edge no output element depends on:
+
+    * ``dropped_rows``: the last input rows that no window reads, typically because the stride
+      does not fit the padded input evenly and the last window stops short of the edge (for a
+      transposed convolution: input rows whose every contribution is cropped by the padding);
+    * ``dropped_cols``: the same for the last columns.
+
+    Each axis is counted on its own (as if the other axis read everything). Rows skipped
+    *between* read rows (a stride larger than the kernel, a dilated kernel's holes) are not
+    counted: only the unread block at the edge.
+    """
+
+    dropped_rows: int
+    dropped_cols: int
+
+    def __new__(
+        cls, height: int, width: int, dropped_rows: int = 0, dropped_cols: int = 0
+    ) -> OutputShape:
+        self = super().__new__(cls, (height, width))
+        self.dropped_rows = dropped_rows
+        self.dropped_cols = dropped_cols
+        return self
+
+    def __getnewargs__(self) -> tuple[int, int, int, int]:
+        # Lets copy and pickle rebuild the object with its dropped counts.
+        return (self[0], self[1], self.dropped_rows, self.dropped_cols)
+
+    @property
+    def height(self) -> int:
+        """Output height (number of rows)."""
+        return self[0]
+
+    @property
+    def width(self) -> int:
+        """Output width (number of columns)."""
+        return self[1]
+
+    def __repr__(self) -> str:
+        return (
+            f"OutputShape(height={self[0]}, width={self[1]}, "
+            f"dropped_rows={self.dropped_rows}, dropped_cols={self.dropped_cols})"
+        )
+
+
+def effective_kernel_size(kernel_size: IntOrPair, dilation: IntOrPair = 1) -> tuple[int, int]:
+    """Size ``d * (k - 1) + 1`` of a kernel of size ``k`` with dilation ``d``, per axis.
+
+    A dilated kernel spreads its ``k`` taps ``d`` pixels apart; the window it spans is as large as
+    that of an ordinary kernel of the returned size.
+    """
+    kh, kw = positive_pair(kernel_size, "kernel_size")
+    dh, dw = positive_pair(dilation, "dilation")
+    return (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+
+
+def _trailing_dropped(
+    n: int, pad_before: int, kernel: int, stride: int, dilation: int, out: int
+) -> int:
+    """Input rows at the end of one axis that none of ``out`` windows reads.
+
+    Positions are counted in the padded input, where the input occupies
+    ``[pad_before, pad_before + n)``; window ``w`` reads positions ``w * stride + a * dilation``
+    for ``a = 0 .. kernel - 1``. For each tap ``a`` the last window whose tap is still inside the
+    input gives that tap's last row; the dropped rows are those below the lowest of them.
+    """
+    last_row = pad_before + n - 1
+    last_read = -1
+    for a in range(kernel):
+        window = min(out - 1, (last_row - a * dilation) // stride)
+        if window >= 0 and window * stride + a * dilation >= pad_before:
+            last_read = max(last_read, window * stride + a * dilation)
+    return n if last_read < 0 else last_row - last_read
+
+
+def conv_output_shape(
+    input_hw: IntOrPair,
+    kernel_size: IntOrPair,
+    stride: IntOrPair = 1,
+    padding: str | IntOrPair = 0,
+    dilation: IntOrPair = 1,
+) -> OutputShape:
+    """Output ``(height, width)`` of ``nn.Conv2d`` on an input of size ``input_hw``.
+
+    Per axis, ``floor((n + p_before + p_after - d * (k - 1) - 1) / s) + 1``, where ``padding`` is
+    an int or pair (rows/columns on each side) or ``'same'``/``'valid'`` as in PyTorch. The result
+    also counts the input rows/columns the convolution drops (see :class:`OutputShape`).
+    """
+    n_h, n_w = positive_pair(input_hw, "input_hw")
+    kh, kw = positive_pair(kernel_size, "kernel_size")
+    sh, sw = positive_pair(stride, "stride")
+    dh, dw = positive_pair(dilation, "dilation")
+    top, bottom, left, right = conv_padding(padding, (kh, kw), (sh, sw), (dh, dw))
+    eff_h, eff_w = effective_kernel_size((kh, kw), (dh, dw))
+    padded_h, padded_w = n_h + top + bottom, n_w + left + right
+    if eff_h > padded_h or eff_w > padded_w:
+        raise ValueError(
+            f"kernel of (effective) size {(eff_h, eff_w)} is larger than the padded input of "
+            f"size {(padded_h, padded_w)} (input {(n_h, n_w)}, padding "
+            f"{(top + bottom, left + right)} in total, kernel {(kh, kw)}, dilation {(dh, dw)}): "
+            "use a smaller kernel or dilation, or more padding"
+        )
+    out_h = (padded_h - eff_h) // sh + 1
+    out_w = (padded_w - eff_w) // sw + 1
+    return OutputShape(
+        out_h,
+        out_w,
+        _trailing_dropped(n_h, top, kh, sh, dh, out_h),
+        _trailing_dropped(n_w, left, kw, sw, dw, out_w),
+    )
+
+
+def formula_output_shape(
+    input_hw: IntOrPair,
+    kernel_size: IntOrPair,
+    total_padding: IntOrPair = 0,
+    stride: IntOrPair = 1,
+) -> tuple[int, int]:
+    """The textbook output size ``floor((n - k + p + s) / s)`` per axis, ``p`` the *total* padding.
+
+    This is the form in which the source states the rule, with ``p`` counting all rows (columns)
+    added, top and bottom together. With ``s = 1`` it reduces to ``n - k + p + 1``. It equals
+    :func:`conv_output_shape` with ``padding = p / 2`` on each side whenever ``p`` is even, and
+    with the asymmetric ``padding='same'`` split when ``p = k - 1`` and ``s = 1``.
+    """
+    n_h, n_w = positive_pair(input_hw, "input_hw")
+    kh, kw = positive_pair(kernel_size, "kernel_size")
+    ph, pw = non_negative_pair(total_padding, "total_padding")
+    sh, sw = positive_pair(stride, "stride")
+    if kh > n_h + ph or kw > n_w + pw:
+        raise ValueError(
+            f"kernel of size {(kh, kw)} is larger than the padded input of size "
+            f"{(n_h + ph, n_w + pw)} (input {(n_h, n_w)}, total padding {(ph, pw)}): "
+            "use a smaller kernel or more padding"
+        )
+    return ((n_h - kh + ph + sh) // sh, (n_w - kw + pw + sw) // sw)
+
+
+def _transposed_dropped(
+    n: int, kernel: int, stride: int, padding: int, dilation: int, out: int
+) -> int:
+    """Input rows at the end of one axis whose every tap falls outside the cropped output.
+
+    Input row ``i`` adds its kernel patch to the uncropped output rows ``i * s + a * d``
+    (``a = 0 .. k - 1``); the output keeps uncropped rows ``[padding, padding + out)``.
+    """
+    dropped = 0
+    for i in range(n - 1, -1, -1):
+        first_tap = max(0, -((i * stride - padding) // dilation))  # ceil((p - i s) / d)
+        last_tap = min(kernel - 1, (padding + out - 1 - i * stride) // dilation)
+        if first_tap <= last_tap:
+            break
+        dropped += 1
+    return dropped
+
+
+def conv_transpose_output_shape(
+    input_hw: IntOrPair,
+    kernel_size: IntOrPair,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+) -> OutputShape:
+    """Output ``(height, width)`` of ``nn.ConvTranspose2d`` on an input of size ``input_hw``.
+
+    Per axis, ``(n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1``: every input element
+    spreads a kernel-sized patch onto an output grid ``s`` apart, ``padding`` crops that many
+    rows/columns from each border of the result, and ``output_padding`` adds rows/columns at the
+    bottom/right (it must be smaller than the stride or the dilation, as in PyTorch). It picks
+    among the input sizes that a strided convolution maps onto the same output size. A padding
+    that crops the whole output is an error.
+    """
+    n_h, n_w = positive_pair(input_hw, "input_hw")
+    kh, kw = positive_pair(kernel_size, "kernel_size")
+    sh, sw = positive_pair(stride, "stride")
+    ph, pw = non_negative_pair(padding, "padding")
+    oph, opw = non_negative_pair(output_padding, "output_padding")
+    dh, dw = positive_pair(dilation, "dilation")
+    if (oph >= sh and oph >= dh) or (opw >= sw and opw >= dw):
+        raise ValueError(
+            f"output_padding {(oph, opw)} must be smaller than either the stride {(sh, sw)} or "
+            f"the dilation {(dh, dw)} on each axis: it only selects among the input sizes that "
+            "a strided convolution maps to the same output, so use output_padding < stride"
+        )
+    out_h = (n_h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    out_w = (n_w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    # PyTorch's reference (slow) kernel refuses an output smaller than 1; some of its faster
+    # backends return an empty tensor instead. We always refuse: an empty output is a mistake.
+    if out_h < 1 or out_w < 1:
+        raise ValueError(
+            f"padding {(ph, pw)} crops away the whole output: the uncropped transposed "
+            f"convolution of an input {(n_h, n_w)} with kernel {(kh, kw)}, stride {(sh, sw)} and "
+            f"dilation {(dh, dw)} has {(out_h + 2 * ph - oph, out_w + 2 * pw - opw)} "
+            f"rows/columns, and cropping {(2 * ph, 2 * pw)} of them leaves {(out_h, out_w)}: "
+            "use less padding"
+        )
+    return OutputShape(
+        out_h,
+        out_w,
+        _transposed_dropped(n_h, kh, sh, ph, dh, out_h),
+        _transposed_dropped(n_w, kw, sw, pw, dw, out_w),
+    )
+
+
+def inverse_output_padding(
+    input_hw: IntOrPair,
+    kernel_size: IntOrPair,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+) -> tuple[int, int]:
+    """The ``output_padding`` that makes a transposed convolution restore ``input_hw``.
+
+    A convolution with these arguments maps ``input_hw`` to some output size; several input sizes
+    map to that same output when the stride does not fit evenly, and a transposed convolution with
+    the same arguments returns the smallest of them. Adding ``(n + 2p - d(k - 1) - 1) mod s``
+    rows/columns at the bottom/right gives back exactly ``input_hw``. (``nn.ConvTranspose2d``
+    computes the same when its forward is called with ``output_size=input_hw``.)
+    """
+    ph, pw = non_negative_pair(padding, "padding")
+    conv_output_shape(input_hw, kernel_size, stride, (ph, pw), dilation)  # checks the arguments
+    n_h, n_w = positive_pair(input_hw, "input_hw")
+    sh, sw = positive_pair(stride, "stride")
+    eff_h, eff_w = effective_kernel_size(kernel_size, dilation)
+    # The convolution's windows leave this many padded rows (columns) uncovered at the end.
+    return ((n_h + 2 * ph - eff_h) % sh, (n_w + 2 * pw - eff_w) % sw)
+
+
+def pool_output_shape(
+    input_hw: IntOrPair,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+    ceil_mode: bool = False,
+) -> OutputShape:
+    """Output ``(height, width)`` of ``nn.MaxPool2d``/``nn.AvgPool2d`` on an input ``input_hw``.
+
+    ``stride=None`` means ``stride = kernel_size``, the pooling layers' default. The size is that
+    of a convolution, ``floor((n + 2p - d(k - 1) - 1) / s) + 1``; with ``ceil_mode=True`` the
+    floor becomes a ceiling, so a last window that hangs over the bottom/right edge is kept, but
+    only if it starts inside the input or its top/left padding (PyTorch's rule). ``padding`` may
+    be at most half the kernel size, as PyTorch requires.
+    """
+    n_h, n_w = positive_pair(input_hw, "input_hw")
+    kh, kw = positive_pair(kernel_size, "kernel_size")
+    sh, sw = (kh, kw) if stride is None else positive_pair(stride, "stride")
+    ph, pw = non_negative_pair(padding, "padding")
+    dh, dw = positive_pair(dilation, "dilation")
+    if not isinstance(ceil_mode, bool):
+        raise ValueError(f"ceil_mode must be True or False, got {ceil_mode!r}")
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(
+            f"pooling padding {(ph, pw)} must be at most half the kernel size {(kh, kw)}, i.e. "
+            f"at most {(kh // 2, kw // 2)}: a window made mostly of padding pools nothing real; "
+            "use less padding or a larger window"
+        )
+    eff_h, eff_w = effective_kernel_size((kh, kw), (dh, dw))
+    outs = []
+    for n, p, eff, s in ((n_h, ph, eff_h, sh), (n_w, pw, eff_w, sw)):
+        span = n + 2 * p - eff
+        # Python's // rounds towards minus infinity, like PyTorch's div_rtn here.
+        out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (out - 1) * s >= n + p:
+            out -= 1  # the last window would start in the bottom/right padding: drop it
+        outs.append(out)
+    out_h, out_w = outs
+    if out_h < 1 or out_w < 1:
+        raise ValueError(
+            f"pooling window of (effective) size {(eff_h, eff_w)} does not fit the padded input "
+            f"of size {(n_h + 2 * ph, n_w + 2 * pw)} (input {(n_h, n_w)}, padding {(ph, pw)} "
+            f"per side, kernel {(kh, kw)}, dilation {(dh, dw)}): output would be "
+            f"{(out_h, out_w)}; use a smaller window or dilation, or ceil_mode=True"
+        )
+    return OutputShape(
+        out_h,
+        out_w,
+        _trailing_dropped(n_h, ph, kh, sh, dh, out_h),
+        _trailing_dropped(n_w, pw, kw, sw, dw, out_w),
+    )
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """The geometry of a convolution or pooling layer, for :func:`receptive_field`.
+
+    Arguments as in ``nn.Conv2d``: ints or ``(height, width)`` pairs; ``padding`` per side (or
+    ``'same'``/``'valid'``). Channels and weights do not change where a layer looks.
+    """
+
+    kernel_size: IntOrPair
+    stride: IntOrPair = 1
+    padding: str | IntOrPair = 0
+    dilation: IntOrPair = 1
+
+
+class ReceptiveField(NamedTuple):
+    """Where one output pixel of a layer looks in the network's input, per axis ``(h, w)``.
+
+    * ``size``: rows/columns of input that one output pixel depends on (its receptive field);
+    * ``jump``: distance in input pixels between the fields of two neighbouring outputs (the
+      product of the strides so far);
+    * ``start``: input coordinate of the centre of the first output's field (``x.5`` for even
+      sizes; negative when the field reaches into the padding).
+    """
+
+    size: tuple[int, int]
+    jump: tuple[int, int]
+    start: tuple[float, float]
+
+    def bounds(self, i: int, j: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """First and last input row, and first and last input column, that output ``(i, j)`` sees.
+
+        Inclusive bounds in input coordinates; they may reach outside the input (into padding).
+        """
+        rows = self.start[0] + i * self.jump[0] - (self.size[0] - 1) / 2
+        cols = self.start[1] + j * self.jump[1] - (self.size[1] - 1) / 2
+        first_row, first_col = round(rows), round(cols)
+        return (
+            (first_row, first_row + self.size[0] - 1),
+            (first_col, first_col + self.size[1] - 1),
+        )
+
+
+# Modules that act on each pixel separately: they do not move a receptive field.
+_POINTWISE = (nn.BatchNorm2d, nn.Dropout, nn.Dropout2d, nn.Identity)
+
+
+def _layer_geometry(layer: object, index: int) -> LayerSpec | None:
+    """Read kernel, stride, padding and dilation from a module, a LayerSpec or a dict."""
+    if isinstance(layer, LayerSpec):
+        return layer
+    if isinstance(layer, Mapping):
+        unknown = set(layer) - {"kernel_size", "stride", "padding", "dilation"}
+        if "kernel_size" not in layer or unknown:
+            raise ValueError(
+                f"layer {index} is the dict {dict(layer)!r}: a layer dict needs 'kernel_size' and "
+                "may have 'stride', 'padding' and 'dilation', nothing else"
+            )
+        return LayerSpec(**layer)
+    if isinstance(layer, nn.Conv2d):
+        return LayerSpec(layer.kernel_size, layer.stride, layer.padding, layer.dilation)
+    if isinstance(layer, nn.MaxPool2d):
+        return LayerSpec(layer.kernel_size, layer.stride, layer.padding, layer.dilation)
+    if isinstance(layer, nn.AvgPool2d):
+        return LayerSpec(layer.kernel_size, layer.stride, layer.padding)
+    if isinstance(layer, _POINTWISE) or (
+        isinstance(layer, nn.Module)
+        and type(layer).__module__ == "torch.nn.modules.activation"
+        and not isinstance(layer, nn.MultiheadAttention)
+    ):
+        return None
+    raise ValueError(
+        f"layer {index} is a {type(layer).__name__}, whose receptive field this function cannot "
+        "follow: pass nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d modules (activations, batch norm "
+        "and dropout are skipped), LayerSpec objects or dicts with 'kernel_size', 'stride', "
+        "'padding' and 'dilation'"
+    )
+
+
+def _flatten(layers: Iterable[object] | nn.Module) -> Iterable[object]:
+    """The layers in order, with (nested) ``nn.Sequential`` containers opened."""
+    if isinstance(layers, nn.Module) and not isinstance(layers, nn.Sequential):
+        layers = [layers]
+    for layer in layers:
+        if isinstance(layer, nn.Sequential):
+            yield from _flatten(layer)
+        else:
+            yield layer
+
+
+def receptive_field(layers: Iterable[object] | nn.Module) -> list[ReceptiveField]:
+    """Receptive field after each layer of a stack of convolution/pooling layers.
+
+    ``layers`` holds ``nn.Conv2d``, ``nn.MaxPool2d``, ``nn.AvgPool2d`` modules (``nn.Sequential``
+    containers are opened, nested ones too; activations, batch norm and dropout are skipped, as
+    they act pixel by pixel), :class:`LayerSpec` objects or dicts with the same keys. Returns one
+    :class:`ReceptiveField` per geometric layer. Per axis, with ``k' = d(k - 1) + 1``:
+
+    * ``size_out = size_in + (k' - 1) * jump_in`` (the window spans ``k'`` outputs of the previous
+      layer, which are ``jump_in`` input pixels apart);
+    * ``jump_out = jump_in * s``;
+    * ``start_out = start_in + ((k' - 1) / 2 - p_before) * jump_in``.
+    """
+    size, jump, start = [1, 1], [1, 1], [0.0, 0.0]
+    fields = []
+    for index, layer in enumerate(_flatten(layers)):
+        spec = _layer_geometry(layer, index)
+        if spec is None:
+            continue
+        kernel = positive_pair(spec.kernel_size, f"layer {index} kernel_size")
+        stride = positive_pair(spec.stride, f"layer {index} stride")
+        dilation = positive_pair(spec.dilation, f"layer {index} dilation")
+        top, _, left, _ = conv_padding(spec.padding, kernel, stride, dilation)
+        eff = effective_kernel_size(kernel, dilation)
+        for axis, before in ((0, top), (1, left)):
+            start[axis] += ((eff[axis] - 1) / 2 - before) * jump[axis]
+            size[axis] += (eff[axis] - 1) * jump[axis]
+            jump[axis] *= stride[axis]
+        fields.append(ReceptiveField(tuple(size), tuple(jump), tuple(start)))
+    if not fields:
+        raise ValueError(
+            "no convolution or pooling layer given: pass at least one nn.Conv2d, nn.MaxPool2d, "
+            "nn.AvgPool2d, LayerSpec or dict"
+        )
+    return fields
+
+
+def conv_params(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: IntOrPair,
+    groups: int = 1,
+    bias: bool = True,
+) -> int:
+    """Number of learnable parameters of ``nn.Conv2d(in_channels, out_channels, kernel_size, ...)``.
+
+    Each of the ``c_o`` kernels has ``c_i / g`` channels of ``k_h * k_w`` weights, plus one bias
+    per output channel: ``c_o * (c_i / g) * k_h * k_w + c_o``. Grouping divides the weights by
+    ``g``; a 1x1 convolution has ``c_o * c_i + c_o``.
+    """
+    c_in = positive_int(in_channels, "in_channels")
+    c_out = positive_int(out_channels, "out_channels")
+    kh, kw = positive_pair(kernel_size, "kernel_size")
+    groups = positive_int(groups, "groups")
+    if not isinstance(bias, bool):
+        raise ValueError(f"bias must be True or False, got {bias!r}")
+    if c_in % groups or c_out % groups:
+        raise ValueError(
+            f"groups={groups} must divide both the input channels ({c_in}) and the output "
+            f"channels ({c_out}): choose groups among the common divisors of {c_in} and {c_out}"
+        )
+    return c_out * (c_in // groups) * kh * kw + (c_out if bias else 0)
