@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 
@@ -309,20 +310,55 @@ def _output_sizes(
     return sizes, factors
 
 
-def _take(y: torch.Tensor, axis: int, index: torch.Tensor) -> torch.Tensor:
-    """``y`` with positions ``index`` (a 1-D tensor) taken along ``axis``.
+# Output elements per chunk of planes: small enough that the temporaries of a chunk stay in the
+# cache and are recycled by the allocator rather than being fresh memory (page faults) each time.
+_CHUNK = 1 << 18
 
-    Which torch op does this fastest on the CPU depends on the axis: along the last one,
-    ``gather`` with the index broadcast (a stride-0 view) to the output's shape; along an
-    outer one, ``index_select`` on a 3-D view ``(before, axis, after)``, which copies whole
-    contiguous runs of ``after`` elements at a time.
+
+def _as_3d(y: torch.Tensor, axis: int) -> torch.Tensor:
+    """``y`` viewed as ``(before, axis, after)``, grouping the dimensions around ``axis``."""
+    return y.reshape(math.prod(y.shape[:axis]), y.shape[axis], math.prod(y.shape[axis + 1 :]))
+
+
+def _select(
+    src: torch.Tensor, index: torch.Tensor, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``src[:, index, :]`` for a 3-D ``src``, with the torch op that is fastest on the CPU.
+
+    ``index_select`` copies contiguous runs of ``after`` elements; when ``after`` is 1 (the last
+    axis) it degrades to one element at a time, and ``gather`` with the index broadcast (a
+    stride-0 view) to the output's shape is several times faster.
     """
-    shape = list(y.shape)
-    shape[axis] = index.shape[0]
-    if axis == y.dim() - 1:
-        return y.gather(axis, index.expand(shape))
-    before, after = math.prod(y.shape[:axis]), math.prod(y.shape[axis + 1 :])
-    return y.reshape(before, y.shape[axis], after).index_select(1, index).reshape(shape)
+    if src.shape[2] == 1:
+        # As 2-D, so that the gathered axis is the innermost one: much faster than with a
+        # trailing dimension of size 1.
+        before, n_out = src.shape[0], index.shape[0]
+        index = index.view(1, n_out).expand(before, n_out)
+        out2 = None if out is None else out.view(before, n_out)
+        return torch.gather(src.view(before, -1), 1, index, out=out2).view(before, n_out, 1)
+    return torch.index_select(src, 1, index, out=out)
+
+
+class _Pass(NamedTuple):
+    """One 1-D resampling pass along ``axis``: ``w0 * y[i0] + w1 * y[i1]``, or ``y[i0]``."""
+
+    axis: int
+    i0: torch.Tensor
+    i1: torch.Tensor | None = None
+    w0: torch.Tensor | None = None
+    w1: torch.Tensor | None = None
+
+    def __call__(self, y: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        shape = list(y.shape)
+        shape[self.axis] = self.i0.shape[0]
+        src = _as_3d(y, self.axis)
+        out3 = None if out is None else out.view(src.shape[0], self.i0.shape[0], src.shape[2])
+        result = _select(src, self.i0, out=out3)
+        if self.i1 is not None:
+            w0 = self.w0.to(y.dtype).view(-1, 1)
+            w1 = self.w1.to(y.dtype).view(-1, 1)
+            result.mul_(w0).addcmul_(_select(src, self.i1), w1)  # in place in the output
+        return result.view(shape)
 
 
 def interpolate(
@@ -369,31 +405,33 @@ def interpolate(
     if min(X.shape[2:]) < 1:
         raise ValueError(f"X must have non-empty spatial dimensions, got shape {tuple(X.shape)}")
     sizes, factors = _output_sizes(X, size, scale_factor)
-    y = X
-    if mode != "nearest" and X.dtype in (torch.float16, torch.bfloat16):
-        y = y.float()  # compute in float32 and round once at the end
-    opmath = _opmath(X.dtype)
     spatial = X.dim() - 2
-    # One 1-D pass per axis, the last (fastest-varying) axis first.
+    # Plan one 1-D pass per axis that changes, the last (fastest-varying) axis first. Axes are
+    # counted in the (N * C, *spatial) view below, hence 1 + d.
+    passes = []
     for d in reversed(range(spatial)):
-        axis = 2 + d
-        in_n, out_n = X.shape[axis], sizes[d]
-        # Indices and weights broadcast along the axis being resized: shape (out_n, 1, ..., 1).
-        tail = (1,) * (spatial - 1 - d)
+        in_n, out_n = X.shape[2 + d], sizes[d]
         if mode == "nearest":
             index = nearest_indices(in_n, out_n, factors[d], shortcuts=X.dim() == 4)
             if out_n != in_n or not torch.equal(index, torch.arange(in_n)):
-                y = _take(y, axis, index)
-            continue
-        if out_n == in_n:
-            continue  # the linear kernels copy an axis whose size does not change
-        i0, i1, w0, w1 = _linear_indices_weights(in_n, out_n, align_corners, factors[d], opmath)
-        a = _take(y, axis, i0)
-        b = _take(y, axis, i1)
-        # w0 * a + w1 * b, in place in the freshly gathered a: one output-sized buffer less.
-        y = a.mul_(w0.to(y.dtype).reshape(out_n, *tail)).addcmul_(
-            b, w1.to(y.dtype).reshape(out_n, *tail)
-        )
-    if y is X:
-        y = X.clone()
+                passes.append(_Pass(1 + d, index))
+        elif out_n != in_n:  # the linear kernels copy an axis whose size does not change
+            opmath = _opmath(X.dtype)
+            weights = _linear_indices_weights(in_n, out_n, align_corners, factors[d], opmath)
+            passes.append(_Pass(1 + d, *weights))
+    x = X
+    if mode != "nearest" and X.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()  # compute in float32 and round once at the end
+    planes = x.reshape(-1, *X.shape[2:])
+    y = torch.empty(planes.shape[0], *sizes, dtype=x.dtype)
+    if not passes:
+        y.copy_(planes)
+    # A few planes at a time through all the passes, the last one writing into y directly.
+    step = max(1, _CHUNK // math.prod(sizes))
+    for start in range(0, planes.shape[0] if passes else 0, step):
+        part = planes[start : start + step]
+        for one_pass in passes[:-1]:
+            part = one_pass(part)
+        passes[-1](part, out=y[start : start + step])
+    y = y.reshape(*X.shape[:2], *sizes)
     return y.to(X.dtype)

@@ -101,10 +101,9 @@ def _output_length(
     return length
 
 
-def _as_batch(X: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """View a 2-D, 3-D or 4-D input as 4-D; return the view and the number of dims added."""
-    added = 4 - X.dim()
-    return X.reshape((1,) * added + tuple(X.shape)), added
+def _as_batch(X: torch.Tensor) -> torch.Tensor:
+    """View a 2-D, 3-D or 4-D input as 4-D ``(N, C, H, W)``."""
+    return X.reshape((1,) * (4 - X.dim()) + tuple(X.shape))
 
 
 def pool2d(
@@ -167,8 +166,8 @@ def pool2d(
             f"padding {(ph, pw)} is more than half the window {(kh, kw)}: a window could then "
             f"hold padding only; use padding of at most {(kh // 2, kw // 2)}"
         )
-    x, added = _as_batch(X)
-    n, c, h, w = x.shape
+    x = _as_batch(X)
+    h, w = x.shape[-2:]
     out_h = _output_length(h, kh, sh, ph, dh, ceil_mode)
     out_w = _output_length(w, kw, sw, pw, dw, ceil_mode)
     if out_h < 1 or out_w < 1:
@@ -187,7 +186,7 @@ def pool2d(
     idx = None
     if mode == "max":
         lowest = float("-inf") if x.is_floating_point() else torch.iinfo(x.dtype).min
-        xp = F.pad(x, (pw, right, ph, bottom), value=lowest)
+        xp = _pad(x, (pw, right, ph, bottom), lowest)
         if return_indices:
             y, idx = _max_pool_with_indices(xp, rows, cols, w, lowest)
         else:
@@ -196,7 +195,7 @@ def pool2d(
     else:
         # Half and bfloat16 are summed in float32, as PyTorch does, and rounded once at the end.
         acc_dtype = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
-        xp = F.pad(x.to(acc_dtype), (pw, right, ph, bottom))
+        xp = _pad(x.to(acc_dtype), (pw, right, ph, bottom), 0)
         # A window's sum is the sum over its rows of each row's sum.
         total = _sum_1d(_sum_1d(xp, -1, cols), -2, rows)
         if divisor_override is not None:
@@ -216,6 +215,11 @@ def pool2d(
     if return_indices:
         return y, idx.reshape(shape)
     return y
+
+
+def _pad(x: torch.Tensor, sides: tuple[int, int, int, int], value: float) -> torch.Tensor:
+    """``x`` padded with ``value`` by ``(left, right, top, bottom)``; ``x`` itself if none."""
+    return F.pad(x, sides, value=value) if any(sides) else x
 
 
 class _Windows(NamedTuple):
@@ -243,6 +247,10 @@ class _Windows(NamedTuple):
             (-start).clamp(min=0).add(self.dilation - 1).div(self.dilation, rounding_mode="floor")
         )
         return start + steps * self.dilation
+
+    def first_steps(self) -> torch.Tensor:
+        """For each window, the step (0, 1, ...) of its first position inside the input."""
+        return (self.first_inside() - self.starts()) // self.dilation
 
     def divisor(self, size: int, count_include_pad: bool) -> torch.Tensor:
         """How many elements each window averages over along this axis (avg pooling)."""
@@ -286,16 +294,18 @@ def _max_pool_with_indices(
     maximum in row-major order lies in the first row holding the maximum, at that row's first
     maximum (and likewise for the last NaN).
     """
-    n, c, hp, _ = xp.shape
-    # The NaN test costs two ops per step; skip it when there is no NaN to find.
-    check_nan = xp.is_floating_point() and bool(xp.isnan().any())
+    # The NaN test costs two ops per step; skip it when there is no NaN to find (amax is NaN
+    # exactly when some element is).
+    check_nan = xp.is_floating_point() and bool(xp.amax().isnan())
     # Along each row: the best column of every window (padded rows included; they never win).
-    row_best, col, _ = _scan(xp, -1, cols, lowest, check_nan)
+    row_best, col_step, _ = _scan(xp, -1, cols, lowest, check_nan)
     # Down the columns of row results: the best row, carrying that row's best column along.
     # A window whose rows all stay at -inf keeps its first column inside the input.
-    carry = (col.expand(n, c, hp, cols.count), cols.first_inside())
-    best, row, col = _scan(row_best, -2, rows, lowest, check_nan, carry)
-    return best, row * width + col
+    col_first = cols.first_steps().to(torch.int32)
+    best, row_step, col_step = _scan(row_best, -2, rows, lowest, check_nan, (col_step, col_first))
+    # Flat index (row * width + col), assembled in place in one int64 buffer.
+    index = row_step.long().mul_(rows.dilation).add_(rows.starts()[:, None]).mul_(width)
+    return best, index.add_(col_step, alpha=cols.dilation).add_(cols.starts())
 
 
 def _scan(
@@ -306,30 +316,38 @@ def _scan(
     check_nan: bool,
     carry: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """PyTorch's "greater, or NaN" scan over each window along one axis.
+    """PyTorch's "greater, or NaN" scan over each window along one axis (-1 or -2).
 
-    Returns the best values, the position (input coordinate along ``axis``) each came from,
-    and, if ``carry = (tensor, initial)`` is given, ``tensor``'s entry at the chosen position.
+    Returns the best values, the step ``0 .. kernel - 1`` within its window each came from,
+    and, if ``carry = (tensor, initial)`` is given, ``tensor``'s entry at the chosen step
+    (``initial`` where nothing was chosen). Steps are int32 and updated in place: cheaper than
+    tracking positions.
     """
     shape = list(x.shape)
     shape[axis] = windows.count
+    # Every buffer is allocated once and updated in place (out=): fresh memory is costly.
     best = torch.full(shape, lowest, dtype=x.dtype)
-    starts, firsts = windows.starts(), windows.first_inside()
-    if axis == -2:
-        starts, firsts = starts[:, None], firsts[:, None]
-    chosen = firsts  # kept where nothing beats -inf, as in PyTorch
-    carried = None if carry is None else carry[1]
+    take = torch.empty(shape, dtype=torch.bool)
+    keep = torch.empty(shape, dtype=torch.bool)
+    nan = torch.empty(shape, dtype=torch.bool) if check_nan else None
+    # A window where nothing beats -inf keeps its first step inside the input, as in PyTorch.
+    firsts = windows.first_steps().to(torch.int32)
+    step = (firsts[:, None] if axis == -2 else firsts).expand(shape).clone()
+    carried = None if carry is None else carry[1].expand(shape).clone()
     for a in range(windows.kernel):
-        offset = a * windows.dilation
-        v = windows.view(x, axis, offset)
-        take = v > best
-        if check_nan:
-            take |= v.isnan()
-        best = torch.where(take, v, best)
-        chosen = torch.where(take, starts + offset, chosen)
-        if carry is not None:
-            carried = torch.where(take, windows.view(carry[0], axis, offset), carried)
-    return best, chosen, carried
+        v = windows.view(x, axis, a * windows.dilation)
+        torch.gt(v, best, out=take)
+        if nan is not None:
+            take.logical_or_(torch.ne(v, v, out=nan))  # NaN is the one value unequal to itself
+        torch.maximum(best, v, out=best)  # the same values as where(take, v, best)
+        # "step = a where take": as arithmetic on the 0/1 masks, which the CPU runs several
+        # times faster than torch.where or masked_fill_.
+        torch.logical_not(take, out=keep)
+        step.mul_(keep).add_(take, alpha=a)
+        if carried is not None:
+            carry_view = windows.view(carry[0], axis, a * windows.dilation)
+            carried.mul_(keep).add_(carry_view * take)
+    return best, step, carried
 
 
 def max_unpool2d(
@@ -375,7 +393,7 @@ def max_unpool2d(
             )
     else:
         out_h, out_w = _unpool_size(output_size, X, default, (sh, sw))
-    x, _ = _as_batch(X)
+    x = _as_batch(X)
     n, c = x.shape[:2]
     plane = out_h * out_w
     flat_x = x.reshape(n * c, h * w)

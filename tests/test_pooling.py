@@ -157,6 +157,19 @@ def test_pool2d_half_precision_avg_sums_in_float() -> None:
             torch.testing.assert_close(pool2d(x, **kwargs), F.max_pool2d(x, **kwargs))
 
 
+def test_pool2d_int64_avg_truncates_like_pytorch() -> None:
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randint(-20, 20, (2, 3, 7, 8), generator=gen)
+    for kwargs in (
+        {"kernel_size": 2},
+        {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
+        {"kernel_size": (2, 3), "ceil_mode": True, "divisor_override": 4},
+    ):
+        got = pool2d(x, mode="avg", **kwargs)
+        assert got.dtype == torch.int64
+        torch.testing.assert_close(got, F.avg_pool2d(x, **kwargs), rtol=0, atol=0)
+
+
 def test_ceil_mode_avg_divides_by_window_clipped_to_padded_input() -> None:
     # 6x6, window 3, stride 3, padding 1, ceil_mode: the last window starts at row 5 (inside the
     # input) and covers rows 5, 6, 7: row 6 is padding and row 7 lies past it. Clipped to the
@@ -170,6 +183,22 @@ def test_ceil_mode_avg_divides_by_window_clipped_to_padded_input() -> None:
     assert with_pad[0, 0, 2, 2].item() == pytest.approx(35.0 / 4)
     assert without[0, 0, 2, 2].item() == pytest.approx(35.0)
     torch.testing.assert_close(with_pad, F.avg_pool2d(x, 3, 3, 1, ceil_mode=True))
+
+
+def test_max_pool_indices_of_windows_holding_only_minus_inf() -> None:
+    # Such a window keeps its first position inside the input (PyTorch's starting index), even
+    # when the rows above it hold real values and the padding holds -inf too.
+    x = torch.full((1, 1, 5, 6), float("-inf"))
+    x[0, 0, 0] = torch.tensor([0.0, 3.0, 1.0, 2.0, 5.0, 4.0])
+    for kwargs in (
+        {"kernel_size": 2},
+        {"kernel_size": 3, "stride": 2, "padding": 1},
+        {"kernel_size": (2, 3), "stride": 1, "padding": (1, 1), "dilation": 2},
+    ):
+        got = pool2d(x, return_indices=True, **kwargs)
+        expected = F.max_pool2d(x, return_indices=True, **kwargs)
+        torch.testing.assert_close(got[0], expected[0])
+        torch.testing.assert_close(got[1], expected[1], rtol=0, atol=0)
 
 
 # --- max-unpooling ------------------------------------------------------------------------------
