@@ -4,7 +4,8 @@
   into the output at the element's position times the stride. :func:`trans_conv` does exactly
   that with two loops (to be read); :func:`conv_transpose2d` does it for whole batches with
   channels, groups, stride, padding, output padding and dilation, in the conventions of
-  :func:`torch.nn.functional.conv_transpose2d`, with one in-place matrix product per kernel tap.
+  :func:`torch.nn.functional.conv_transpose2d`, with one in-place matrix product per kernel tap
+  for the whole batch.
 * Matrix: a convolution is linear, so it is a matrix ``W`` applied to the flattened input
   (:func:`conv_matrix`); the transposed convolution is ``W.T`` applied to the flattened output.
   That is where the name comes from, and why it restores the input's *shape* (not its values).
@@ -115,38 +116,41 @@ def conv_transpose2d(
     # Input pixel (i, j) adds weight[c, o, a, b] * x[c, i, j] to the uncropped output at
     # (i * s_h + a * d_h, j * s_w + b * d_w). For one kernel tap (a, b) and all pixels at once
     # that is a matrix product, weight[:, :, a, b]^T @ x, added onto a grid of stride s. Two
-    # layout choices make each of those adds a single in-place batched matrix product
-    # (baddbmm_), with no temporary tensors:
+    # layout choices make each of those adds one in-place matrix product per group (baddbmm_
+    # over the groups), with no temporary tensors and the whole batch in one product:
     # * Phases: output row u = i * s + a * d lies in phase u mod s = (a * d) mod s, at row
     #   u div s = i + (a * d) div s of that phase. Within a phase the stride is 1, so tap (a, b)
     #   shifts the whole input by ((a * d) div s, (b * d) div s) rows and columns.
-    # * Flat rows: the input rows are embedded in rows of the phase's width wp, so that a shift
-    #   by (q_a, q_b) is the flat offset q_a * wp + q_b: one contiguous slice. The extra
-    #   columns are zeros; what they add, wherever it lands, is zero.
+    # * Flat planes: each sample's input is laid out in a flat plane of hp rows of wp columns,
+    #   the size of one output phase, so that a shift by (q_a, q_b) is the flat offset
+    #   q_a * wp + q_b, and the planes of all samples follow each other: the shifted input of
+    #   the whole batch is one contiguous slice. The extra entries are zeros; what they add,
+    #   wherever it lands, is zero.
     g, c_in_g = groups, c_in // groups
     reach_h, reach_w = dh * (kh - 1), dw * (kw - 1)  # span of the kernel's taps
     full_h = max((h - 1) * sh + reach_h + 1, ph + out_h)  # uncropped rows, and output_padding
     full_w = max((w - 1) * sw + reach_w + 1, pw + out_w)
     hp = max(-(-full_h // sh), h + reach_h // sh)  # rows and columns of one phase
     wp = max(-(-full_w // sw), w + reach_w // sw)
-    flat = x.new_zeros((n, g, c_in_g, h, wp))
-    flat[..., :w] = x.reshape(n, g, c_in_g, h, w)
-    flat = flat.reshape(n * g, c_in_g, h * wp)
-    # One plane per (phase row, phase column); wp slack at the end for the last shifted slice.
-    planes = x.new_zeros((n * g, sh, sw, c_out_per_group, hp * wp + wp))
+    plane = hp * wp
+    source = x.new_zeros((g, c_in_g, n, hp, wp))
+    source[..., :h, :w] = x.reshape(n, g, c_in_g, h, w).permute(1, 2, 0, 3, 4)
+    source = source.reshape(g, c_in_g, n * plane)
+    # One output buffer per (phase row, phase column), with room for the largest shift.
+    slack = (reach_h // sh) * wp + reach_w // sw
+    phases = x.new_zeros((sh, sw, g, c_out_per_group, n * plane + slack))
     kernels = weight.reshape(g, c_in_g, c_out_per_group, kh, kw)
     for a in range(kh):
         for b in range(kw):
-            # (g, C_out/g, C_in/g) for this tap, repeated over the batch for the batched product.
-            tap = kernels[:, :, :, a, b].transpose(1, 2).expand(n, -1, -1, -1)
             offset = (a * dh // sh) * wp + (b * dw // sw)
-            target = planes[:, a * dh % sh, b * dw % sw, :, offset : offset + h * wp]
-            target.baddbmm_(tap.reshape(n * g, c_out_per_group, c_in_g), flat)
+            target = phases[a * dh % sh, b * dw % sw, :, :, offset : offset + n * plane]
+            # (g, C_out/g, C_in/g) @ (g, C_in/g, N * plane), added in place.
+            target.baddbmm_(kernels[:, :, :, a, b].transpose(1, 2), source)
 
     # Interleave the phases back into rows and columns (u = (u div s) * s + u mod s), then let
     # padding crop the borders: the result has the size PyTorch's layer gives.
-    planes = planes[..., : hp * wp].reshape(n, g, sh, sw, c_out_per_group, hp, wp)
-    full = planes.permute(0, 1, 4, 5, 2, 6, 3).reshape(n, c_out, hp * sh, wp * sw)
+    phases = phases[..., : n * plane].reshape(sh, sw, g, c_out_per_group, n, hp, wp)
+    full = phases.permute(4, 2, 3, 5, 0, 6, 1).reshape(n, c_out, hp * sh, wp * sw)
     y = full[..., ph : ph + out_h, pw : pw + out_w]
     if bias is not None:
         y = y + bias.reshape(1, c_out, 1, 1)
