@@ -30,6 +30,7 @@ from matplotlib.patches import Rectangle
 
 from cnnbook.args import non_negative_pair, positive_pair
 from cnnbook.conv import conv2d
+from cnnbook.shapes import conv_output_shape
 
 #: The book's colours: one per role, the same in every picture.
 COLORS = {
@@ -252,7 +253,7 @@ class SlidingWindowScene(Scene):
         ncols = self.padded.shape[1] + self.K.shape[1] + self.Y.shape[1] + 2.5
         nrows = max(self.padded.shape[0], self.K.shape[0], self.Y.shape[0])
         self.scale = 0.42
-        self.figsize = (max(ncols * self.scale, 5.0), nrows * self.scale + 1.0)
+        self.figsize = (max(ncols * self.scale, 6.0), nrows * self.scale + 1.3)
         self.fontsize = fontsize or (9 if max(self.padded.shape) <= 8 else 7)
 
     def window_cells(self, step: int) -> list[tuple[int, int]]:
@@ -291,10 +292,24 @@ class SlidingWindowScene(Scene):
         i, j = divmod(step, self.Y.shape[1])
         return f"Y[{i}, {j}] = " + " + ".join(terms) + f" = {format_value(float(self.Y[i, j]))}"
 
+    def caption(self) -> str:
+        """The arguments and the resulting output shape, with the input rows/columns dropped."""
+        shape = conv_output_shape(tuple(self.X.shape), tuple(self.K.shape), stride=self.stride,
+                                  padding=self.padding, dilation=self.dilation)
+        pair = lambda v: str(v[0]) if v[0] == v[1] else f"{v}"  # noqa: E731
+        text = (f"input {self.X.shape[0]}×{self.X.shape[1]}, kernel {self.K.shape[0]}×"
+                f"{self.K.shape[1]}, padding {pair(self.padding)}, stride {pair(self.stride)}"
+                + (f", dilation {pair(self.dilation)}" if self.dilation != (1, 1) else "")
+                + f"  →  output {shape[0]}×{shape[1]}")
+        if shape.dropped_rows or shape.dropped_cols:
+            text += f" (drops {shape.dropped_rows} row(s), {shape.dropped_cols} column(s))"
+        return text
+
     def draw(self, fig: Figure, step: int) -> None:
         fig.clear()
         step = int(np.clip(step, 0, self.n_steps - 1))
-        ax = fig.add_axes((0.01, 0.12, 0.98, 0.86))
+        ax = fig.add_axes((0.01, 0.12, 0.98, 0.80))
+        fig.text(0.5, 0.975, self.caption(), ha="center", va="top", fontsize=self.fontsize)
         H, W = self.padded.shape
         ph, pw = self.padding
         colors = np.full((H, W), COLORS["padding"], dtype=object)

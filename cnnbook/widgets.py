@@ -86,16 +86,27 @@ class Explorer(W.VBox):
 
 
 def sliding_window_explorer(X: torch.Tensor | None = None) -> Explorer:
-    """Slide a chosen kernel over ``X`` (default: a 5x5 input of 0..24) with padding and stride."""
-    X = torch.arange(25.0).reshape(5, 5) if X is None else X
-    controls = {
+    """Slide a chosen kernel over an input with live padding, stride and dilation.
+
+    With ``X`` given, the input is ``X``; otherwise a size slider picks an ``n x n`` input
+    holding ``0 .. n*n - 1`` (default 5x5). The picture's caption gives the output shape and the
+    rows/columns a stride that does not divide drops.
+    """
+    controls: dict[str, W.ValueWidget] = {}
+    if X is None:
+        controls["size"] = W.IntSlider(value=5, min=2, max=9, description="input size")
+    controls |= {
         "kernel_name": W.Dropdown(options=kernel_names(), value="example 2x2",
                                   description="kernel"),
-        "padding": W.IntSlider(value=0, min=0, max=2, description="padding"),
-        "stride": W.IntSlider(value=1, min=1, max=3, description="stride"),
+        "padding": W.IntSlider(value=0, min=0, max=3, description="padding"),
+        "stride": W.IntSlider(value=1, min=1, max=4, description="stride"),
+        "dilation": W.IntSlider(value=1, min=1, max=3, description="dilation"),
     }
 
-    def make_scene(kernel_name: str, padding: int, stride: int) -> SlidingWindowScene:
-        return SlidingWindowScene(X, kernel(kernel_name), padding=padding, stride=stride)
+    def make_scene(kernel_name: str, padding: int, stride: int, dilation: int,
+                   size: int | None = None) -> SlidingWindowScene:
+        image = X if size is None else torch.arange(float(size * size)).reshape(size, size)
+        return SlidingWindowScene(image, kernel(kernel_name), padding=padding, stride=stride,
+                                  dilation=dilation)
 
     return Explorer(make_scene, controls)

@@ -91,3 +91,21 @@ def test_animation_has_one_distinct_frame_per_step() -> None:
     frames = re.findall(r'frames\[\d+\] = "data:image/png;base64,([^"]+)"', html)
     assert len(frames) == 4
     assert len(set(frames)) == 4
+
+
+def test_caption_reports_shape_and_dropped_rows() -> None:
+    scene = SlidingWindowScene(torch.zeros(8, 8), torch.ones(3, 3), stride=3)
+    assert scene.caption().endswith("output 2×2 (drops 2 row(s), 2 column(s))")
+    assert "dilation 2" in SlidingWindowScene(torch.zeros(5, 5), torch.ones(2, 2),
+                                              dilation=2).caption()
+
+
+def test_explorer_size_and_dilation_controls() -> None:
+    explorer = sliding_window_explorer()
+    explorer.controls["size"].value = 8
+    explorer.controls["kernel_name"].value = "sobel x"
+    explorer.controls["dilation"].value = 2
+    assert tuple(explorer.scene.Y.shape) == (4, 4)  # 8 - 2 * (3 - 1) = 4
+    explorer.controls["dilation"].value = 3
+    explorer.controls["size"].value = 5
+    assert "larger than the padded input" in explorer.message.value
