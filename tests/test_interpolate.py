@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import cnnbook.interpolate
 from cnnbook.interpolate import (
     bilinear_at,
     bilinear_weights,
@@ -98,6 +99,17 @@ def test_interpolate_nearest_small_integer_and_reduced_precision() -> None:
         for kwargs in ({"size": (11, 4)}, {"scale_factor": 1.5, "align_corners": True}):
             expected = F.interpolate(y, mode="bilinear", **kwargs)
             torch.testing.assert_close(interpolate(y, mode="bilinear", **kwargs), expected)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_interpolate_in_many_chunks(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Planes go through the passes a chunk at a time; make chunks tiny (a few planes, the last
+    # one partial) so the chunking itself is exercised.
+    monkeypatch.setattr(cnnbook.interpolate, "_CHUNK", 150)
+    x, kwargs = _random_case(1000 + seed)
+    x = torch.cat([x] * 4)  # more planes than one chunk holds
+    expected = F.interpolate(x, **kwargs)
+    torch.testing.assert_close(interpolate(x, **kwargs), expected, rtol=1.3e-6, atol=1e-5)
 
 
 def test_equal_size_is_a_copy_whatever_the_factor() -> None:
