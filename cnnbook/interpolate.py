@@ -17,8 +17,9 @@ Two levels, as in the rest of the package:
 Coordinates follow PyTorch exactly (see :func:`source_coordinates` and :func:`nearest_indices`):
 output position ``i`` reads the input at ``src = (i + 0.5) * scale - 0.5`` (clamped at 0) with
 ``align_corners=False``, and at ``src = i * (in - 1) / (out - 1)`` with ``align_corners=True``;
-``nearest`` reads index ``floor(i * scale)``. ``scale`` is ``in / out``, or ``1 / scale_factor``
-when a scale factor is given. None of this calls ``F.interpolate`` or ``F.grid_sample``.
+``nearest`` reads index ``floor(i * scale)`` (PyTorch's legacy rule, with the two shortcuts of
+its 2-D kernel). ``scale`` is ``in / out``, or ``1 / scale_factor`` when a scale factor is given.
+None of this calls ``F.interpolate`` or ``F.grid_sample``.
 """
 
 from __future__ import annotations
