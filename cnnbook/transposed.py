@@ -65,8 +65,7 @@ def conv_transpose2d(
     groups: int = 1,
     dilation: int | Sequence[int] = 1,
 ) -> torch.Tensor:
-    """2-D transposed convolution with the semantics of
-    :func:`torch.nn.functional.conv_transpose2d`, from scratch.
+    """2-D transposed convolution in the conventions of ``F.conv_transpose2d``, from scratch.
 
     ``input`` is ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``; ``weight`` is ``(C_in,
     C_out / groups, k_h, k_w)`` (note: input channels first, the reverse of ``conv2d``); ``bias``
