@@ -30,7 +30,18 @@ from matplotlib.patches import Rectangle
 
 from cnnbook.args import non_negative_pair, positive_pair
 from cnnbook.conv import conv2d
-from cnnbook.shapes import conv_output_shape
+from cnnbook.interpolate import (
+    bilinear_at,
+    bilinear_weights,
+    interpolate,
+    linear_at,
+    linear_weights,
+    source_coordinates,
+    trilinear_at,
+    trilinear_weights,
+)
+from cnnbook.pooling import pool2d
+from cnnbook.shapes import conv_output_shape, pool_output_shape
 
 #: The book's colours: one per role, the same in every picture.
 COLORS = {
@@ -415,4 +426,397 @@ def pipeline_figure(net: torch.nn.Sequential, input_shape: Sequence[int]) -> Fig
     ax.set_xlim(0, per_row)
     ax.set_ylim(-0.45, 3.75)
     ax.axis("off")
+    return fig
+
+
+# ------------------------------------------------------------------------- pooling, sampling
+#: Cells of max pooling's padding: -inf, which never wins a window (zeros would, for negatives).
+NEG_INF_PADDING = "#e3dcf2"
+#: The element a max-pooling window picks.
+WINNER = "#ffd54f"
+#: One colour per corner of a bilinear cell (top-left, top-right, bottom-left, bottom-right).
+CORNER_COLORS = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b")
+
+
+class PoolingWindowScene(Scene):
+    """A pooling window sliding over a 2-D input: max (winner marked) or average.
+
+    Step ``t`` shows the window of output element ``t`` (row-major) on the padded input, the
+    output filled in up to ``t`` and the arithmetic. Max pooling pads with ``-inf`` (lilac cells
+    marked −∞: padding can never win) and marks the element it picks in yellow; the picks come
+    from the indices that :func:`cnnbook.pooling.pool2d` returns. Average pooling pads with
+    zeros (grey), which count in the divisor, as in ``nn.AvgPool2d``'s default. Input rows and
+    columns that no window reaches are dark grey. Every number drawn is ``pool2d``'s.
+    """
+
+    def __init__(
+        self,
+        X: torch.Tensor,
+        kernel_size: int | Sequence[int] = 2,
+        *,
+        mode: str = "max",
+        stride: int | Sequence[int] | None = None,
+        padding: int | Sequence[int] = 0,
+        fontsize: float | None = None,
+    ) -> None:
+        if X.dim() != 2:
+            raise ValueError(
+                f"the pooling scene draws a 2-D input (H, W), got shape {tuple(X.shape)}: "
+                "pass one channel, e.g. X[0, 0]"
+            )
+        self.X = X.detach().float().cpu()
+        self.mode = mode
+        self.kernel_size = positive_pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else positive_pair(stride, "stride")
+        self.padding = non_negative_pair(padding, "padding")
+        # The real op computes the output (and, for max, which element won); the scene draws it.
+        if mode == "max":
+            self.Y, self.indices = pool2d(self.X, self.kernel_size, self.stride, self.padding,
+                                          mode="max", return_indices=True)
+        else:
+            self.Y = pool2d(self.X, self.kernel_size, self.stride, self.padding, mode=mode)
+            self.indices = None
+        self.shape = pool_output_shape(tuple(self.X.shape), self.kernel_size, self.stride,
+                                       self.padding)
+        ph, pw = self.padding
+        fill = float("-inf") if mode == "max" else 0.0
+        self.padded = torch.nn.functional.pad(self.X, (pw, pw, ph, ph), value=fill)
+        self.n_steps = self.Y.numel()
+        ncols = self.padded.shape[1] + self.Y.shape[1] + 1.5
+        nrows = max(self.padded.shape[0], self.Y.shape[0])
+        self.figsize = (max(ncols * 0.45, 6.0), nrows * 0.45 + 1.3)
+        self.fontsize = fontsize or (9 if max(self.padded.shape) <= 8 else 7)
+
+    def window(self, step: int) -> tuple[int, int]:
+        """Top-left cell ``(row, col)`` of the window of ``step``, in padded coordinates."""
+        i, j = divmod(step, self.Y.shape[1])
+        return i * self.stride[0], j * self.stride[1]
+
+    def window_values(self, step: int) -> torch.Tensor:
+        """The padded-input values under the window of ``step``, row-major."""
+        top, left = self.window(step)
+        kh, kw = self.kernel_size
+        return self.padded[top : top + kh, left : left + kw].flatten()
+
+    def winner(self, step: int) -> tuple[int, int] | None:
+        """Padded-input cell that max pooling picks at ``step`` (None for average pooling)."""
+        if self.indices is None:
+            return None
+        row, col = divmod(int(self.indices.flatten()[step]), self.X.shape[1])
+        return row + self.padding[0], col + self.padding[1]
+
+    def covered(self) -> np.ndarray:
+        """Boolean mask of padded-input cells that some window reads."""
+        (sh, sw), (kh, kw) = self.stride, self.kernel_size
+        mask = np.zeros(tuple(self.padded.shape), bool)
+        mask[: (self.Y.shape[0] - 1) * sh + kh, : (self.Y.shape[1] - 1) * sw + kw] = True
+        return mask
+
+    def equation(self, step: int) -> str:
+        """The reduction for output element ``step``, e.g. ``Y[0, 0] = max(0, 1, 4, 5) = 5``."""
+        terms = ["−∞" if np.isneginf(v) else format_value(v)
+                 for v in self.window_values(step).tolist()]
+        if len(terms) > 9:
+            terms = terms[:4] + ["…"] + terms[-2:]
+        i, j = divmod(step, self.Y.shape[1])
+        value = format_value(float(self.Y[i, j]))
+        if self.mode == "max":
+            return f"Y[{i}, {j}] = max(" + ", ".join(terms) + f") = {value}"
+        count = self.kernel_size[0] * self.kernel_size[1]
+        return f"Y[{i}, {j}] = (" + " + ".join(terms) + f") / {count} = {value}"
+
+    def caption(self) -> str:
+        """Mode, arguments and the output shape (with the input rows/columns dropped)."""
+        pair = lambda v: str(v[0]) if v[0] == v[1] else f"{v}"  # noqa: E731
+        kind = "max" if self.mode == "max" else "average"
+        text = (f"{kind} pooling: input {self.X.shape[0]}×{self.X.shape[1]}, window "
+                f"{pair(self.kernel_size)}, padding {pair(self.padding)}, stride "
+                f"{pair(self.stride)}  →  output {self.shape[0]}×{self.shape[1]}")
+        if self.shape.dropped_rows or self.shape.dropped_cols:
+            text += (f" (drops {self.shape.dropped_rows} row(s), {self.shape.dropped_cols} "
+                     "column(s))")
+        return text
+
+    def draw(self, fig: Figure, step: int) -> None:
+        fig.clear()
+        step = int(np.clip(step, 0, self.n_steps - 1))
+        ax = fig.add_axes((0.01, 0.12, 0.98, 0.80))
+        fig.text(0.5, 0.975, self.caption(), ha="center", va="top", fontsize=self.fontsize)
+        H, W = self.padded.shape
+        ph, pw = self.padding
+        colors = np.full((H, W), NEG_INF_PADDING if self.mode == "max" else COLORS["padding"],
+                         dtype=object)
+        colors[ph : ph + self.X.shape[0], pw : pw + self.X.shape[1]] = COLORS["input"]
+        colors[~self.covered()] = COLORS["dropped"]
+        winner = self.winner(step)
+        if winner is not None:
+            colors[winner] = WINNER
+        fs = self.fontsize
+        # -inf has no number to print: those cells get a −∞ label of their own.
+        shown = torch.where(torch.isinf(self.padded), float("nan"), self.padded)
+        draw_grid(ax, shown, cell_colors=colors, fontsize=fs,
+                  title="input" + (" (padded)" if ph or pw else ""))
+        for i, j in zip(*np.nonzero(np.isneginf(self.padded.numpy())), strict=True):
+            ax.text(j + 0.5, i + 0.5, "−∞", ha="center", va="center", fontsize=fs,
+                    color=COLORS["muted"])
+        top, left = self.window(step)
+        outline_box(ax, top, left, *self.kernel_size)
+        if winner is not None:
+            outline_cells(ax, [winner], color="#b8860b", linewidth=1.5)
+        yx = W + 1.5
+        filled = (np.arange(self.n_steps) <= step).reshape(tuple(self.Y.shape))
+        draw_grid(ax, self.Y, x0=yx, color=COLORS["output"], show=filled, title="output",
+                  fontsize=fs)
+        i, j = divmod(step, self.Y.shape[1])
+        outline_cells(ax, [(i, j)], x0=yx, color=COLORS["current"])
+        finish_axes(ax, yx + self.Y.shape[1], max(H, self.Y.shape[0]))
+        fig.text(0.5, 0.04, self.equation(step), ha="center", va="center", fontsize=fs + 1,
+                 family="monospace")
+
+
+def interpolation_samples(ndim: int, size: int = 4, seed: int = 0) -> torch.Tensor:
+    """A line, grid or volume (``ndim`` = 1, 2, 3) of ``size`` samples per axis, small integers.
+
+    The values are drawn from a seeded generator, so every picture of them is reproducible.
+    """
+    if ndim not in (1, 2, 3):
+        raise ValueError(f"ndim must be 1, 2 or 3 (line, grid, volume), got {ndim!r}")
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 10, (size,) * ndim, generator=generator).float()
+
+
+def interpolation_path(ndim: int, size: int = 4, n: int = 20) -> list[tuple[float, ...]]:
+    """``n`` positions of a point wandering through ``size`` samples per axis (``ndim`` axes).
+
+    On a line, a sweep from near the first sample to near the last; in 2-D and 3-D a smooth
+    closed curve (a different slow sine per axis). Rounded to 2 decimals, so an animation shows
+    the neighbours and weights changing as the point crosses cells.
+    """
+    if ndim not in (1, 2, 3):
+        raise ValueError(f"ndim must be 1, 2 or 3 (line, grid, volume), got {ndim!r}")
+    if ndim == 1:
+        return [(round(float(v), 2),) for v in np.linspace(0.15, size - 1.15, n)]
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    centre, radius = (size - 1) / 2, (size - 1) / 2 - 0.15
+    axes = [np.sin(t + 0.3), np.sin(2 * t), np.cos(t)][:ndim][::-1]  # (z, y, x) order
+    return [tuple(round(float(centre + radius * a[k]), 2) for a in axes) for k in range(n)]
+
+
+class InterpolationScene(Scene):
+    """A point moving between samples: its neighbours, their weights and the interpolated value.
+
+    ``samples`` is a line ``(L,)`` (linear interpolation: 2 neighbours), a grid ``(H, W)``
+    (bilinear: 4) or a volume ``(D, H, W)`` (trilinear: 8, drawn as a cube in 3-D). ``path``
+    lists the point's positions, in the order ``(x,)``, ``(y, x)`` or ``(z, y, x)`` in sample
+    index units; step ``t`` shows ``path[t]``. The neighbours and weights come from
+    :func:`~cnnbook.interpolate.linear_weights` (and its 2-D, 3-D versions), the value from
+    :func:`~cnnbook.interpolate.linear_at` (and ``bilinear_at``, ``trilinear_at``).
+    """
+
+    MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+    def __init__(self, samples: torch.Tensor, path: Sequence[Sequence[float]]) -> None:
+        if samples.dim() not in self.MODES:
+            raise ValueError(
+                f"samples must be a line (L,), a grid (H, W) or a volume (D, H, W), got shape "
+                f"{tuple(samples.shape)}"
+            )
+        self.samples = samples.detach().float().cpu()
+        self.mode = self.MODES[samples.dim()]
+        points = [tuple(float(c) for c in p) for p in path]
+        if not points or any(len(p) != samples.dim() for p in points):
+            raise ValueError(
+                f"path must hold at least one position of {samples.dim()} coordinate(s) "
+                f"({self.mode} interpolation of samples of shape {tuple(samples.shape)}), "
+                f"got {list(path)!r}"
+            )
+        for p in points:
+            for coordinate, size in zip(p, samples.shape, strict=True):
+                if not 0 <= coordinate <= size - 1:
+                    raise ValueError(
+                        f"position {p} lies outside the samples of shape "
+                        f"{tuple(samples.shape)}: each coordinate must lie in [0, size - 1]"
+                    )
+        self.path = points
+        self.n_steps = len(points)
+        self.figsize = (6.4, 4.6) if self.mode == "trilinear" else (6.4, 4.2)
+
+    def weights(self, step: int) -> list[tuple[tuple[int, ...], float]]:
+        """The neighbouring samples (index tuples) and their weights at ``step``."""
+        p = self.path[step]
+        if self.mode == "linear":
+            return [((i,), w) for i, w in linear_weights(p[0], self.samples.shape[0])]
+        if self.mode == "bilinear":
+            return bilinear_weights(*p, tuple(self.samples.shape))
+        return trilinear_weights(*p, tuple(self.samples.shape))
+
+    def value(self, step: int) -> float:
+        """The interpolated value at ``step``, from the point functions."""
+        p = self.path[step]
+        if self.mode == "linear":
+            return float(linear_at(self.samples, p[0]))
+        if self.mode == "bilinear":
+            return float(bilinear_at(self.samples, *p))
+        return float(trilinear_at(self.samples, *p))
+
+    def equation(self, step: int) -> str:
+        """``f(position) = w·f(neighbour) + ... = value`` for ``step``."""
+        p = ", ".join(f"{c:.2f}" for c in self.path[step])
+        terms = [f"{w:.2f}×{format_value(float(self.samples[idx]))}"
+                 for idx, w in self.weights(step)]
+        lines = [" + ".join(terms[k : k + 4]) for k in range(0, len(terms), 4)]
+        return f"f({p}) = " + "\n   + ".join(lines) + f" = {self.value(step):.3f}"
+
+    def draw(self, fig: Figure, step: int) -> None:
+        fig.clear()
+        step = int(np.clip(step, 0, self.n_steps - 1))
+        {"linear": self._draw_line, "bilinear": self._draw_grid,
+         "trilinear": self._draw_cube}[self.mode](fig, step)
+        fig.text(0.5, 0.015, self.equation(step), ha="center", va="bottom", fontsize=8.5,
+                 family="monospace")
+
+    def _draw_line(self, fig: Figure, step: int) -> None:
+        ax = fig.add_axes((0.09, 0.24, 0.88, 0.68))
+        values = self.samples.numpy()
+        positions = np.arange(len(values))
+        ax.plot(positions, values, color=COLORS["muted"], linewidth=1, linestyle="--")
+        ax.vlines(positions, 0, values, color=COLORS["muted"], linewidth=1)
+        ax.scatter(positions, values, color="#555555", zorder=3, s=25)
+        (x,) = self.path[step]
+        for (i,), w in self.weights(step):
+            ax.scatter([i], [values[i]], color=COLORS["window"], s=90, zorder=4)
+            ax.annotate(f"w = {w:.2f}", (i, values[i]), textcoords="offset points",
+                        xytext=(0, 9), ha="center", fontsize=9, color=COLORS["window"])
+        value = self.value(step)
+        ax.scatter([x], [value], color=COLORS["current"], s=80, zorder=5, marker="D")
+        ax.axvline(x, color=COLORS["current"], linewidth=0.8, alpha=0.6)
+        ax.set_xticks(positions)
+        ax.set_ylim(0, max(float(values.max()), 1.0) * 1.25)
+        ax.set_xlabel("x (sample index)")
+        ax.set_title(f"linear interpolation at x = {x:.2f}: value {value:.3f}", fontsize=10)
+
+    def _draw_grid(self, fig: Figure, step: int) -> None:
+        ax = fig.add_axes((0.06, 0.2, 0.7, 0.72))
+        h, w = self.samples.shape
+        # Background: the bilinear interpolant of the samples, by cnnbook.interpolate with
+        # align_corners=True (which puts output corners exactly on the corner samples).
+        fine = interpolate(self.samples[None, None], size=(8 * (h - 1) + 1, 8 * (w - 1) + 1),
+                           mode="bilinear", align_corners=True)[0, 0]
+        ax.imshow(fine.numpy(), extent=(-0.5 / 8, w - 1 + 0.5 / 8, h - 1 + 0.5 / 8, -0.5 / 8),
+                  cmap="Greys", vmin=-2, vmax=float(self.samples.max()) + 6, alpha=0.55)
+        for i in range(h):
+            for j in range(w):
+                ax.scatter([j], [i], color="#555555", s=18, zorder=3)
+                ax.text(j + 0.06, i - 0.08, format_value(float(self.samples[i, j])),
+                        fontsize=8, color="#333333", zorder=4)
+        y, x = self.path[step]
+        corners = self.weights(step)
+        i0, j0 = corners[0][0]
+        i1, j1 = corners[-1][0]
+        # Each corner's weight is the area of the rectangle opposite it: shade that rectangle
+        # in the corner's colour.
+        for k, ((i, j), weight) in enumerate(corners):
+            ci, cj = (i1 if i == i0 else i0), (j1 if j == j0 else j0)
+            top, bottom = sorted((y, float(ci)))
+            left, right = sorted((x, float(cj)))
+            color = CORNER_COLORS[k if len(corners) == 4 else 0]
+            ax.add_patch(Rectangle((left, top), right - left, bottom - top, facecolor=color,
+                                   alpha=0.25, edgecolor="none"))
+            ax.scatter([j], [i], color=color, s=110, zorder=5, edgecolor="white")
+            ax.annotate(f"{weight:.2f}", (j, i), textcoords="offset points",
+                        xytext=(-14 if j == j0 else 14, -12 if i == i0 else 12),
+                        ha="center", va="center", fontsize=9, color=color, weight="bold")
+        ax.scatter([x], [y], color=COLORS["current"], s=80, marker="D", zorder=6)
+        ax.set_xlim(-0.4, w - 0.6)
+        ax.set_ylim(h - 0.6, -0.4)
+        ax.set_xticks(range(w))
+        ax.set_yticks(range(h))
+        ax.set_xlabel("x (column)")
+        ax.set_ylabel("y (row)")
+        ax.set_title(f"bilinear at (y, x) = ({y:.2f}, {x:.2f}): {self.value(step):.3f}",
+                     fontsize=10)
+        fig.text(0.79, 0.85, "weight of a corner\n= area of the\nrectangle opposite\nit "
+                 "(same colour)", fontsize=8, va="top")
+
+    def _draw_cube(self, fig: Figure, step: int) -> None:
+        import mpl_toolkits.mplot3d  # noqa: F401  (registers the 3-D projection)
+
+        ax = fig.add_axes((0.0, 0.15, 0.78, 0.76), projection="3d")
+        z, y, x = self.path[step]
+        corners = self.weights(step)
+        ks = sorted({c[0][0] for c in corners})
+        is_ = sorted({c[0][1] for c in corners})
+        js = sorted({c[0][2] for c in corners})
+        k0, k1, i0, i1, j0, j1 = ks[0], ks[-1], is_[0], is_[-1], js[0], js[-1]
+        # All samples faintly, then the cube around the point (x, y, z drawn as X, Y, Z axes).
+        d, h, w = self.samples.shape
+        grid = np.stack(np.meshgrid(np.arange(d), np.arange(h), np.arange(w), indexing="ij"))
+        ax.scatter(grid[2].ravel(), grid[1].ravel(), grid[0].ravel(), color="#bbbbbb", s=4)
+        for a, b in [((k0, i0, j0), (k0, i0, j1)), ((k0, i1, j0), (k0, i1, j1)),
+                     ((k1, i0, j0), (k1, i0, j1)), ((k1, i1, j0), (k1, i1, j1)),
+                     ((k0, i0, j0), (k0, i1, j0)), ((k0, i0, j1), (k0, i1, j1)),
+                     ((k1, i0, j0), (k1, i1, j0)), ((k1, i0, j1), (k1, i1, j1)),
+                     ((k0, i0, j0), (k1, i0, j0)), ((k0, i0, j1), (k1, i0, j1)),
+                     ((k0, i1, j0), (k1, i1, j0)), ((k0, i1, j1), (k1, i1, j1))]:
+            ax.plot([a[2], b[2]], [a[1], b[1]], [a[0], b[0]], color="#777777", linewidth=0.8)
+        for (k, i, j), weight in corners:
+            ax.scatter([j], [i], [k], color=COLORS["window"], s=20 + 200 * weight,
+                       depthshade=False)
+            ax.text(j, i, k, f" {format_value(float(self.samples[k, i, j]))} ({weight:.2f})",
+                    fontsize=7.5, color=COLORS["text"])
+        # The seven lerps: four along x (on the cube's edges), two along y (one per face z),
+        # one along z between the two faces.
+        edge_points = [(k, i, x) for k in (k0, k1) for i in (i0, i1)]
+        ax.scatter([p[2] for p in edge_points], [p[1] for p in edge_points],
+                   [p[0] for p in edge_points], color="#1f77b4", s=14, depthshade=False)
+        ax.plot([x, x], [y, y], [k0, k1], color=COLORS["current"], linewidth=1.2)
+        for k in (k0, k1):
+            ax.plot([x, x], [i0, i1], [k, k], color="#1f77b4", linewidth=0.9, linestyle="--")
+        ax.scatter([x], [y], [z], color=COLORS["current"], s=60, marker="D", depthshade=False)
+        ax.set_xlabel("x", fontsize=8, labelpad=-8)
+        ax.set_ylabel("y", fontsize=8, labelpad=-8)
+        ax.set_zlabel("z", fontsize=8, labelpad=-8)
+        ax.tick_params(labelsize=6, pad=-3)
+        ax.view_init(elev=22, azim=-58)
+        fig.text(0.5, 0.97, f"trilinear at (z, y, x) = ({z:.2f}, {y:.2f}, {x:.2f}): "
+                 f"{self.value(step):.3f}", ha="center", va="top", fontsize=10)
+        fig.text(0.76, 0.8, "red: the 8 corners\n(size ~ weight)\nblue: 4 lerps along x,\n"
+                 "dashed: 2 along y,\ngreen: 1 along z", fontsize=7.5, va="top")
+
+
+def align_corners_figure(in_size: int = 4, out_size: int = 8) -> Figure:
+    """Where each output pixel reads the input, for ``align_corners=False`` and ``True``.
+
+    Both panels are drawn in *input* index units: input pixel ``i`` is the cell
+    ``[i - 0.5, i + 0.5]`` with its centre at ``i``. The output pixels are placed where each
+    convention puts them, and a line joins each output centre to the source coordinate that
+    :func:`cnnbook.interpolate.source_coordinates` computes for it (clamped at 0 for False).
+    """
+    fig = new_figure(7.5, 3.6)
+    for row, align in enumerate((False, True)):
+        ax = fig.add_subplot(2, 1, row + 1)
+        src = source_coordinates(in_size, out_size, align_corners=align)
+        if align:
+            step = (in_size - 1) / (out_size - 1)
+            centres = np.arange(out_size) * step
+        else:
+            step = in_size / out_size
+            centres = (np.arange(out_size) + 0.5) * step - 0.5
+        for i in range(in_size):
+            ax.add_patch(Rectangle((i - 0.5, 1.0), 1, 0.6, facecolor=COLORS["input"],
+                                   edgecolor="#555555"))
+            ax.text(i, 1.3, f"in {i}", ha="center", va="center", fontsize=8)
+        for j, c in enumerate(centres):
+            ax.add_patch(Rectangle((c - step / 2, -0.6), step, 0.6, facecolor=COLORS["output"],
+                                   edgecolor="#555555"))
+            ax.text(c, -0.3, str(j), ha="center", va="center", fontsize=7)
+            ax.plot([c, float(src[j])], [0.0, 1.0], color=COLORS["window"], linewidth=0.9)
+            ax.scatter([float(src[j])], [1.0], color=COLORS["window"], s=12, zorder=3)
+        ax.set_xlim(-1.2, in_size + 0.2)
+        ax.set_ylim(-0.75, 1.75)
+        ax.axis("off")
+        formula = ("src = (j + 0.5)·in/out − 0.5, clamped at 0" if not align
+                   else "src = j·(in − 1)/(out − 1)")
+        ax.set_title(f"align_corners={align}:  {formula}", fontsize=9)
+    fig.tight_layout()
     return fig

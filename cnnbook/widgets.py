@@ -15,7 +15,13 @@ from collections.abc import Callable
 import ipywidgets as W
 import torch
 
-from cnnbook.draw import Scene, SlidingWindowScene
+from cnnbook.draw import (
+    InterpolationScene,
+    PoolingWindowScene,
+    Scene,
+    SlidingWindowScene,
+    interpolation_samples,
+)
 from cnnbook.kernels import kernel, kernel_names
 
 
@@ -108,5 +114,59 @@ def sliding_window_explorer(X: torch.Tensor | None = None) -> Explorer:
         image = X if size is None else torch.arange(float(size * size)).reshape(size, size)
         return SlidingWindowScene(image, kernel(kernel_name), padding=padding, stride=stride,
                                   dilation=dilation)
+
+    return Explorer(make_scene, controls)
+
+
+def pooling_explorer(X: torch.Tensor | None = None) -> Explorer:
+    """Slide a max or average pooling window over an input with live window, padding, stride.
+
+    With ``X`` given (2-D), the input is ``X``; otherwise a size slider picks an ``n x n`` input
+    holding ``0 .. n*n - 1`` (default 4x4, the source's example). Max pooling marks the element
+    each window picks and pads with -inf; impossible combinations (padding more than half the
+    window, a window larger than the padded input) show pooling's own error message.
+    """
+    controls: dict[str, W.ValueWidget] = {}
+    if X is None:
+        controls["size"] = W.IntSlider(value=4, min=2, max=8, description="input size")
+    controls |= {
+        "mode": W.Dropdown(options=["max", "avg"], value="max", description="mode"),
+        "window": W.IntSlider(value=2, min=1, max=4, description="window"),
+        "padding": W.IntSlider(value=0, min=0, max=2, description="padding"),
+        "stride": W.IntSlider(value=2, min=1, max=4, description="stride"),
+    }
+
+    def make_scene(mode: str, window: int, padding: int, stride: int,
+                   size: int | None = None) -> PoolingWindowScene:
+        image = X if size is None else torch.arange(float(size * size)).reshape(size, size)
+        return PoolingWindowScene(image, window, mode=mode, stride=stride, padding=padding)
+
+    return Explorer(make_scene, controls)
+
+
+def interpolation_explorer(size: int = 4, seed: int = 0) -> Explorer:
+    """Move a point between samples and see its neighbours, their weights and its value.
+
+    ``mode`` picks linear (a line of ``size`` samples: 2 neighbours), bilinear (a ``size x
+    size`` grid: 4) or trilinear (a ``size``-cube volume: 8, drawn in 3-D); the sliders ``x``,
+    ``y``, ``z`` place the point in sample index units (a mode uses the axes it has). The
+    samples are :func:`cnnbook.draw.interpolation_samples` of ``seed``.
+    """
+    top = float(size - 1)
+    slider = lambda name, value: W.FloatSlider(  # noqa: E731
+        value=value, min=0.0, max=top, step=0.05, description=name, readout_format=".2f")
+    controls: dict[str, W.ValueWidget] = {
+        "mode": W.Dropdown(options=["linear", "bilinear", "trilinear"], value="bilinear",
+                           description="mode"),
+        "x": slider("x", min(0.6, top)),
+        "y": slider("y", min(1.3, top)),
+        "z": slider("z", min(1.3, top)),
+    }
+    samples = {ndim: interpolation_samples(ndim, size, seed) for ndim in (1, 2, 3)}
+
+    def make_scene(mode: str, x: float, y: float, z: float) -> InterpolationScene:
+        ndim = {"linear": 1, "bilinear": 2, "trilinear": 3}[mode]
+        position = (z, y, x)[3 - ndim :]
+        return InterpolationScene(samples[ndim], [position])
 
     return Explorer(make_scene, controls)
