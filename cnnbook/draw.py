@@ -639,7 +639,9 @@ class InterpolationScene(Scene):
                     )
         self.path = points
         self.n_steps = len(points)
-        self.figsize = (6.4, 4.6) if self.mode == "trilinear" else (6.4, 4.2)
+        # Small frames: an animation embeds one PNG per step (the notebooks must stay light).
+        self.figsize = (5.6, 4.0) if self.mode == "trilinear" else (5.6, 3.6)
+        self.dpi = 72
 
     def weights(self, step: int) -> list[tuple[tuple[int, ...], float]]:
         """The neighbouring samples (index tuples) and their weights at ``step``."""
@@ -707,8 +709,8 @@ class InterpolationScene(Scene):
         for i in range(h):
             for j in range(w):
                 ax.scatter([j], [i], color="#555555", s=18, zorder=3)
-                ax.text(j + 0.06, i - 0.08, format_value(float(self.samples[i, j])),
-                        fontsize=8, color="#333333", zorder=4)
+                ax.text(j + 0.07, i - 0.09, format_value(float(self.samples[i, j])),
+                        fontsize=9, color="#333333", zorder=4)
         y, x = self.path[step]
         corners = self.weights(step)
         i0, j0 = corners[0][0]
@@ -777,6 +779,11 @@ class InterpolationScene(Scene):
         ax.set_ylabel("y", fontsize=8, labelpad=-8)
         ax.set_zlabel("z", fontsize=8, labelpad=-8)
         ax.tick_params(labelsize=6, pad=-3)
+        # Plain panes without grid lines: clearer, and much smaller PNG frames.
+        ax.grid(False)
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+            axis.pane.set_facecolor("white")
+            axis.pane.set_edgecolor("#cccccc")
         ax.view_init(elev=22, azim=-58)
         fig.text(0.5, 0.97, f"trilinear at (z, y, x) = ({z:.2f}, {y:.2f}, {x:.2f}): "
                  f"{self.value(step):.3f}", ha="center", va="top", fontsize=10)
