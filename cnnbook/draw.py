@@ -558,7 +558,7 @@ class PoolingWindowScene(Scene):
                   title="input" + (" (padded)" if ph or pw else ""))
         for i, j in zip(*np.nonzero(np.isneginf(self.padded.numpy())), strict=True):
             ax.text(j + 0.5, i + 0.5, "−∞", ha="center", va="center", fontsize=fs,
-                    color=COLORS["muted"])
+                    color="#555555")
         top, left = self.window(step)
         outline_box(ax, top, left, *self.kernel_size)
         if winner is not None:
@@ -753,7 +753,10 @@ class InterpolationScene(Scene):
         # All samples faintly, then the cube around the point (x, y, z drawn as X, Y, Z axes).
         d, h, w = self.samples.shape
         grid = np.stack(np.meshgrid(np.arange(d), np.arange(h), np.arange(w), indexing="ij"))
-        ax.scatter(grid[2].ravel(), grid[1].ravel(), grid[0].ravel(), color="#bbbbbb", s=4)
+        near = ((abs(grid[0] - z) < 1.3) & (abs(grid[1] - y) < 1.3)
+                & (abs(grid[2] - x) < 1.3)).ravel()
+        ax.scatter(grid[2].ravel()[near], grid[1].ravel()[near], grid[0].ravel()[near],
+                   color="#bbbbbb", s=4)
         for a, b in [((k0, i0, j0), (k0, i0, j1)), ((k0, i1, j0), (k0, i1, j1)),
                      ((k1, i0, j0), (k1, i0, j1)), ((k1, i1, j0), (k1, i1, j1)),
                      ((k0, i0, j0), (k0, i1, j0)), ((k0, i0, j1), (k0, i1, j1)),
@@ -765,7 +768,7 @@ class InterpolationScene(Scene):
             ax.scatter([j], [i], [k], color=COLORS["window"], s=20 + 200 * weight,
                        depthshade=False)
             ax.text(j, i, k, f" {format_value(float(self.samples[k, i, j]))} ({weight:.2f})",
-                    fontsize=7.5, color=COLORS["text"])
+                    fontsize=8.5, color=COLORS["text"])
         # The seven lerps: four along x (on the cube's edges), two along y (one per face z),
         # one along z between the two faces.
         edge_points = [(k, i, x) for k in (k0, k1) for i in (i0, i1)]
@@ -784,6 +787,10 @@ class InterpolationScene(Scene):
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
             axis.pane.set_facecolor("white")
             axis.pane.set_edgecolor("#cccccc")
+        # Zoom on the cube around the point: the rest of the volume is context only.
+        ax.set_xlim(j0 - 0.35, j1 + 0.35)
+        ax.set_ylim(i0 - 0.35, i1 + 0.35)
+        ax.set_zlim(k0 - 0.35, k1 + 0.35)
         ax.view_init(elev=22, azim=-58)
         fig.text(0.5, 0.97, f"trilinear at (z, y, x) = ({z:.2f}, {y:.2f}, {x:.2f}): "
                  f"{self.value(step):.3f}", ha="center", va="top", fontsize=10)
