@@ -4,7 +4,9 @@ The notebooks teach; this package computes, draws and trains. Each module holds 
 reads like an appendix to a chapter (see DESIGN.md).
 """
 
-from cnnbook.notebook import quick_mode, seed_everything, show_source
+from cnnbook.notebook import quick_mode, register_figure_display, seed_everything, show_source
+
+register_figure_display()
 
 __all__ = ["quick_mode", "seed_everything", "show_source"]
 __version__ = "0.1.0"

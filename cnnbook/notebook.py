@@ -11,6 +11,33 @@ import numpy as np
 import torch
 
 
+def register_figure_display() -> None:
+    """Make IPython show a returned matplotlib ``Figure`` as a PNG image.
+
+    The book draws on ``matplotlib.figure.Figure`` objects without pyplot (see
+    :mod:`cnnbook.draw`), and IPython only knows how to show figures once pyplot's inline
+    backend has registered its formatter. Registering it here makes ``show_images(...)`` as the
+    last line of a cell show the picture in JupyterLab, Colab and on the site alike.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing to register
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    def png(fig: Figure) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight")
+        return buffer.getvalue()
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png)
+
+
 def seed_everything(seed: int = 0) -> None:
     """Seed Python's, NumPy's and PyTorch's generators so that every printed number reproduces."""
     random.seed(seed)
