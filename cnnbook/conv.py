@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from cnnbook.args import (
     check_tensor,
     non_negative_pair,
-    pair,
     positive_int,
     positive_pair,
 )
