@@ -834,3 +834,231 @@ def align_corners_figure(in_size: int = 4, out_size: int = 8) -> Figure:
         ax.set_title(f"align_corners={align}:  {formula}", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------ chapters 02-03: padding, stride, channels
+def shaded_grids_figure(
+    grids: Sequence[torch.Tensor],
+    titles: Sequence[str],
+    *,
+    cmap: str = "Blues",
+    scale: float = 0.4,
+    fontsize: float = 8.0,
+) -> Figure:
+    """Matrices side by side, each cell numbered and shaded by its value (one shared scale).
+
+    Made for counts, e.g. how many windows read each input pixel: the shading makes the lightly
+    used border visible at a glance, the numbers say exactly how lightly.
+    """
+    if len(grids) != len(titles) or not grids:
+        raise ValueError(
+            f"shaded_grids_figure needs one title per grid and at least one grid, got "
+            f"{len(grids)} grid(s) and {len(titles)} title(s)"
+        )
+    arrays = [np.asarray(g.detach().cpu() if isinstance(g, torch.Tensor) else g, float)
+              for g in grids]
+    for a in arrays:
+        if a.ndim != 2:
+            raise ValueError(f"each grid must be 2-D (rows, columns), got shape {a.shape}")
+    import matplotlib as mpl  # the colour map registry; pyplot is never imported
+
+    colormap = mpl.colormaps[cmap]
+    top = max(float(a.max()) for a in arrays) or 1.0
+    gap = 1.5
+    width = sum(a.shape[1] for a in arrays) + gap * (len(arrays) - 1)
+    height = max(a.shape[0] for a in arrays)
+    fig = new_figure(max(width * scale, 3.0), height * scale + 0.6)
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
+    x0 = 0.0
+    for a, title in zip(arrays, titles, strict=True):
+        # Light to mid tones only, so the black numbers stay readable on every cell.
+        colors = np.empty(a.shape, dtype=object)
+        for (i, j), v in np.ndenumerate(a):
+            colors[i, j] = mpl.colors.to_hex(colormap(0.08 + 0.55 * v / top))
+        draw_grid(ax, a, x0=x0, cell_colors=colors, title=title, fontsize=fontsize)
+        x0 += a.shape[1] + gap
+    finish_axes(ax, width, height)
+    return fig
+
+
+class MultiChannelScene(Scene):
+    """A multi-channel convolution: one window per input channel, summed into one output element.
+
+    ``X`` is ``(c_i, h, w)``, ``K`` is ``(c_o, c_i, k_h, k_w)`` (or ``(c_i, k_h, k_w)`` for one
+    output channel), ``bias`` is ``(c_o,)`` or ``None``. Step ``t`` walks the output elements
+    channel by channel, row-major (only channel ``out_channel`` when that is given). Each input
+    channel gets a row: the channel with the window (red) on it, the kernel channel
+    ``K[o, c]`` of the current output channel ``o``, and that channel's part of the sum (its own
+    cross-correlation map); the output channels are stacked on the right, and the bottom line
+    adds the parts (and the bias) into the current element. The output is
+    :func:`cnnbook.conv.conv2d`'s, and each part is ``conv2d`` of one channel with one kernel
+    channel, so every number drawn is the tested op's.
+    """
+
+    def __init__(
+        self,
+        X: torch.Tensor,
+        K: torch.Tensor,
+        bias: torch.Tensor | None = None,
+        *,
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        out_channel: int | None = None,
+        fontsize: float | None = None,
+    ) -> None:
+        if not isinstance(X, torch.Tensor) or X.dim() != 3:
+            raise ValueError(
+                f"the multi-channel scene draws an input of shape (channels, height, width), got "
+                f"{tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__}: "
+                "pass one image of a batch, e.g. X[0]"
+            )
+        if not isinstance(K, torch.Tensor) or K.dim() not in (3, 4):
+            raise ValueError(
+                f"K must have shape (c_o, c_i, k_h, k_w) or (c_i, k_h, k_w), got "
+                f"{tuple(K.shape) if isinstance(K, torch.Tensor) else type(K).__name__}"
+            )
+        self.X = X.detach().float().cpu()
+        self.K = (K[None] if K.dim() == 3 else K).detach().float().cpu()
+        c_o, c_i = self.K.shape[:2]
+        if c_i != self.X.shape[0]:
+            raise ValueError(
+                f"X has {self.X.shape[0]} channels but each kernel has {c_i} (X "
+                f"{tuple(self.X.shape)}, K {tuple(self.K.shape)}): a kernel needs one channel "
+                "per input channel"
+            )
+        self.bias = None if bias is None else bias.detach().float().cpu()
+        self.stride = positive_pair(stride, "stride")
+        self.padding = non_negative_pair(padding, "padding")
+        if out_channel is not None and not 0 <= out_channel < c_o:
+            raise ValueError(
+                f"output channel {out_channel} does not exist: K of shape {tuple(self.K.shape)} "
+                f"has {c_o} output channel(s); pick one of 0 .. {c_o - 1}"
+            )
+        self.out_channel = out_channel
+        # The real op computes the output and each channel's part; the scene only draws them.
+        self.Y = conv2d(self.X, self.K, self.bias, stride=self.stride, padding=self.padding)
+        self.parts = torch.stack(
+            [conv2d(self.X[c : c + 1], self.K[:, c : c + 1], stride=self.stride,
+                    padding=self.padding) for c in range(c_i)],
+            dim=1,
+        )  # (c_o, c_i, out_h, out_w): parts[o, c] is channel c's share of output channel o
+        ph, pw = self.padding
+        self.padded = torch.nn.functional.pad(self.X, (pw, pw, ph, ph))
+        self.channels = list(range(c_o)) if out_channel is None else [out_channel]
+        self.n_steps = len(self.channels) * self.Y.shape[1] * self.Y.shape[2]
+        self.shape = conv_output_shape(tuple(self.X.shape[1:]), tuple(self.K.shape[2:]),
+                                       stride=self.stride, padding=self.padding)
+        # Layout in cells: one row per input channel on the left, output channels on the right.
+        H, W = self.padded.shape[1:]
+        kh, kw = self.K.shape[2:]
+        oh, ow = self.Y.shape[1:]
+        self.row_height = max(H, kh, oh)
+        self.row_gap, self.out_gap = 1.7, 1.4
+        self.kernel_x = W + 1.2
+        self.part_x = self.kernel_x + kw + 1.2
+        self.out_x = self.part_x + ow + 2.2
+        self.width = self.out_x + ow
+        self.height = max(c_i * (self.row_height + self.row_gap) - 0.8,
+                          c_o * (oh + self.out_gap) - self.out_gap)
+        scale = min(0.42, 6.0 / self.height)
+        self.figsize = (max(self.width * scale, 6.0), self.height * scale + 1.4)
+        self.fontsize = fontsize or (9 if scale >= 0.36 and max(H, W) <= 8 else 7)
+
+    def position(self, step: int) -> tuple[int, int, int]:
+        """``(o, i, j)``: the output channel and element that ``step`` computes."""
+        oh, ow = self.Y.shape[1:]
+        walk, rest = divmod(step, oh * ow)
+        i, j = divmod(rest, ow)
+        return self.channels[walk], i, j
+
+    def window_cells(self, step: int) -> list[tuple[int, int]]:
+        """The padded cells the window covers at ``step`` (the same on every input channel)."""
+        _, i, j = self.position(step)
+        (sh, sw), (kh, kw) = self.stride, self.K.shape[2:]
+        return [(i * sh + a, j * sw + b) for a in range(kh) for b in range(kw)]
+
+    def channel_equation(self, step: int, c: int) -> str:
+        """Input channel ``c``'s products at ``step``, e.g. ``0×0 + 1×1 + 3×2 + 4×3 = 19``."""
+        o, i, j = self.position(step)
+        terms = [
+            f"{format_value(float(self.padded[c, r, s]))}×{format_value(float(k))}"
+            for (r, s), k in zip(self.window_cells(step), self.K[o, c].flatten(), strict=True)
+        ]
+        if len(terms) > 6:
+            terms = terms[:3] + ["…"] + terms[-2:]
+        return " + ".join(terms) + f" = {format_value(float(self.parts[o, c, i, j]))}"
+
+    def equation(self, step: int) -> str:
+        """The sum over input channels (and the bias), e.g. ``Y[0, 0, 0] = 19 + 37 = 56``."""
+        o, i, j = self.position(step)
+        terms = [format_value(float(v)) for v in self.parts[o, :, i, j]]
+        if len(terms) > 6:
+            terms = terms[:3] + ["…"] + terms[-2:]
+        if self.bias is not None:
+            terms.append(f"bias {format_value(float(self.bias[o]))}")
+        return f"Y[{o}, {i}, {j}] = " + " + ".join(terms) + (
+            f" = {format_value(float(self.Y[o, i, j]))}")
+
+    def caption(self) -> str:
+        """Shapes and arguments, and the output shape."""
+        pair = lambda v: str(v[0]) if v[0] == v[1] else f"{v}"  # noqa: E731
+        c_o, c_i, kh, kw = self.K.shape
+        h, w = self.X.shape[1:]
+        return (f"input {c_i}×{h}×{w}, kernel {c_o}×{c_i}×{kh}×{kw}, padding "
+                f"{pair(self.padding)}, stride {pair(self.stride)}  →  output "
+                f"{c_o}×{self.shape[0]}×{self.shape[1]}")
+
+    def draw(self, fig: Figure, step: int) -> None:
+        fig.clear()
+        step = int(np.clip(step, 0, self.n_steps - 1))
+        ax = fig.add_axes((0.01, 0.1, 0.98, 0.78))
+        fs = self.fontsize
+        fig.text(0.5, 0.975, self.caption(), ha="center", va="top", fontsize=fs)
+        o, i, j = self.position(step)
+        c_o, c_i = self.K.shape[:2]
+        oh, ow = self.Y.shape[1:]
+        H, W = self.padded.shape[1:]
+        ph, pw = self.padding
+        colors = np.full((H, W), COLORS["padding"], dtype=object)
+        colors[ph : ph + self.X.shape[1], pw : pw + self.X.shape[2]] = COLORS["input"]
+        (sh, sw), (kh, kw) = self.stride, self.K.shape[2:]
+        covered = np.zeros((H, W), bool)
+        covered[: (oh - 1) * sh + kh, : (ow - 1) * sw + kw] = True
+        colors[~covered] = COLORS["dropped"]
+        # Elements of channel o computed so far (the walk goes channel by channel).
+        walked = self.channels.index(o)
+        done = (np.arange(oh * ow) <= i * ow + j).reshape(oh, ow)
+        for c in range(c_i):
+            y0 = c * (self.row_height + self.row_gap)
+            draw_grid(ax, self.padded[c], y0=y0, cell_colors=colors, fontsize=fs,
+                      title=f"input channel {c}")
+            outline_cells(ax, self.window_cells(step), y0=y0)
+            draw_grid(ax, self.K[o, c], x0=self.kernel_x, y0=y0, color=COLORS["kernel"],
+                      fontsize=fs, title=f"K[{o}, {c}]")
+            outline_box(ax, 0, 0, kh, kw, x0=self.kernel_x, y0=y0)
+            draw_grid(ax, self.parts[o, c], x0=self.part_x, y0=y0, color="#fff3bf", show=done,
+                      fontsize=fs, title=f"part {c}")
+            outline_cells(ax, [(i, j)], x0=self.part_x, y0=y0, color=COLORS["current"])
+            mid = y0 + min(H, kh, oh) / 2
+            ax.text(W + 0.6, mid, "⋆", ha="center", va="center", fontsize=fs + 9)
+            ax.text(self.kernel_x + kw + 0.6, mid, "=", ha="center", va="center",
+                    fontsize=fs + 3)
+            ax.text(0, y0 + self.row_height + 0.55, self.channel_equation(step, c), ha="left",
+                    va="center", fontsize=fs - 0.5, family="monospace", color="#444444")
+        ax.text(self.out_x - 1.1, (c_i * (self.row_height + self.row_gap) - self.row_gap) / 2,
+                "Σ→", ha="center", va="center", fontsize=fs + 4)
+        for q in range(c_o):
+            y0 = q * (oh + self.out_gap)
+            if q not in self.channels or self.channels.index(q) > walked:
+                show = np.zeros((oh, ow), bool)
+            elif q == o:
+                show = done
+            else:
+                show = np.ones((oh, ow), bool)
+            draw_grid(ax, self.Y[q], x0=self.out_x, y0=y0, color=COLORS["output"], show=show,
+                      fontsize=fs, title=f"output channel {q}")
+            if q == o:
+                outline_cells(ax, [(i, j)], x0=self.out_x, y0=y0, color=COLORS["current"])
+        finish_axes(ax, self.width, self.height)
+        fig.text(0.5, 0.035, self.equation(step), ha="center", va="center", fontsize=fs + 1,
+                 family="monospace")

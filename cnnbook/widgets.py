@@ -17,6 +17,7 @@ import torch
 
 from cnnbook.draw import (
     InterpolationScene,
+    MultiChannelScene,
     PoolingWindowScene,
     Scene,
     SlidingWindowScene,
@@ -168,5 +169,54 @@ def interpolation_explorer(size: int = 4, seed: int = 0) -> Explorer:
         ndim = {"linear": 1, "bilinear": 2, "trilinear": 3}[mode]
         position = (z, y, x)[3 - ndim :]
         return InterpolationScene(samples[ndim], [position])
+
+    return Explorer(make_scene, controls)
+
+
+# ---------------------------------------------------------------------- chapter 03: channels
+def channel_example(
+    size: int = 3, in_channels: int = 2, out_channels: int = 3
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The source's channel example, grown to any size: ``(X, K)``.
+
+    Input channel ``c`` holds ``c .. c + size*size - 1`` row by row; kernel channel ``c`` holds
+    ``c .. c + 3`` (2x2), and output channel ``o`` uses those kernels plus ``o``. The defaults
+    give the source's ``X`` (2, 3, 3) and ``K = stack((K, K + 1, K + 2))`` (3, 2, 2, 2).
+    """
+    for value, name in ((size, "size"), (in_channels, "in_channels"),
+                        (out_channels, "out_channels")):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if size < 2:
+        raise ValueError(f"size must be at least 2 to hold the 2x2 kernel, got {size}")
+    X = torch.stack([torch.arange(float(size * size)).reshape(size, size) + c
+                     for c in range(in_channels)])
+    base = torch.stack([torch.arange(4.0).reshape(2, 2) + c for c in range(in_channels)])
+    K = torch.stack([base + o for o in range(out_channels)])
+    return X, K
+
+
+def multi_channel_explorer() -> Explorer:
+    """Sum per-channel cross-correlations into output channels, live.
+
+    Sliders set the input size, the input and output channels (of :func:`channel_example`),
+    padding and stride; ``watch`` walks all output channels or only one. The defaults are the
+    source's example: 2 input channels, 3 output channels, a 3x3 input and 2x2 kernels.
+    """
+    controls: dict[str, W.ValueWidget] = {
+        "size": W.IntSlider(value=3, min=2, max=5, description="input size"),
+        "in_channels": W.IntSlider(value=2, min=1, max=3, description="in channels"),
+        "out_channels": W.IntSlider(value=3, min=1, max=3, description="out channels"),
+        "padding": W.IntSlider(value=0, min=0, max=2, description="padding"),
+        "stride": W.IntSlider(value=1, min=1, max=3, description="stride"),
+        "watch": W.Dropdown(options=["all", "0", "1", "2"], value="all",
+                            description="out channel"),
+    }
+
+    def make_scene(size: int, in_channels: int, out_channels: int, padding: int, stride: int,
+                   watch: str) -> MultiChannelScene:
+        X, K = channel_example(size, in_channels, out_channels)
+        return MultiChannelScene(X, K, stride=stride, padding=padding,
+                                 out_channel=None if watch == "all" else int(watch))
 
     return Explorer(make_scene, controls)
