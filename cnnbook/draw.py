@@ -28,7 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnnbook.args import non_negative_pair, positive_pair
+from cnnbook.args import non_negative_pair, positive_int, positive_pair
 from cnnbook.conv import conv2d
 from cnnbook.interpolate import (
     bilinear_at,
@@ -42,6 +42,7 @@ from cnnbook.interpolate import (
 )
 from cnnbook.pooling import pool2d
 from cnnbook.shapes import conv_output_shape, pool_output_shape
+from cnnbook.transposed import trans_conv
 
 #: The book's colours: one per role, the same in every picture.
 COLORS = {
@@ -1061,4 +1062,218 @@ class MultiChannelScene(Scene):
                 outline_cells(ax, [(i, j)], x0=self.out_x, y0=y0, color=COLORS["current"])
         finish_axes(ax, self.width, self.height)
         fig.text(0.5, 0.035, self.equation(step), ha="center", va="center", fontsize=fs + 1,
+                 family="monospace")
+
+
+# ------------------------------------------------------------ convolution types (chapter 04)
+#: Output cells that a transposed convolution's padding crops away.
+CROPPED = "#e6e6e6"
+#: The scaled copy ``X[i, j] * K`` that one input element adds to the output.
+SCATTERED = "#fbd0a6"
+
+
+def dilated_stack_paths(dilations: Sequence[int], kernel_size: int = 3) -> torch.Tensor:
+    """For one output pixel of a stack of dilated convolutions: how many paths reach each input.
+
+    The stack has one ``kernel_size`` x ``kernel_size`` single-channel convolution per entry of
+    ``dilations`` (stride 1, no padding, every weight 1), on an input just large enough for one
+    output pixel. The answer is found by brute force: the gradient of that output pixel with
+    respect to the input, computed by autograd through :func:`cnnbook.conv.conv2d`. With all
+    weights 1 (all positive, so no contributions cancel), the gradient at an input pixel is the
+    number of chains of taps, one tap per layer, that link it to the output: zero exactly on the
+    pixels the stack never reads (the holes of the gridding effect). Returns an int64 tensor of
+    the receptive field's size, ``1 + sum_l d_l (k - 1)`` on each side.
+    """
+    k = positive_int(kernel_size, "kernel_size")
+    rates = [positive_int(d, f"dilations[{index}]") for index, d in enumerate(dilations)]
+    if not rates:
+        raise ValueError("dilations is empty: give one dilation rate per layer, e.g. (1, 2, 3)")
+    size = 1 + sum(d * (k - 1) for d in rates)
+    # float64 keeps the counts exact (they are products of small integers, far below 2**53).
+    x = torch.zeros((1, 1, size, size), dtype=torch.float64, requires_grad=True)
+    ones = torch.ones((1, 1, k, k), dtype=torch.float64)
+    y = x
+    for d in rates:
+        y = conv2d(y, ones, dilation=d)
+    y.sum().backward()  # y is the single output pixel
+    return x.grad[0, 0].round().to(torch.int64)
+
+
+def receptive_field_figure(
+    dilation_sets: Sequence[Sequence[int]] = ((2, 2, 2), (1, 2, 3)), kernel_size: int = 3,
+) -> Figure:
+    """Which input pixels one output pixel of each stack of dilated convolutions reads.
+
+    One panel per entry of ``dilation_sets`` (the dilation rate of each layer): the receptive
+    field as a grid, each pixel labelled and shaded by the number of paths that reach it
+    (:func:`dilated_stack_paths`), pixels no path reaches (holes) left white and blank, the pixel
+    under the output outlined in green.
+    """
+    counts = [dilated_stack_paths(rates, kernel_size) for rates in dilation_sets]
+    if not counts:
+        raise ValueError("dilation_sets is empty: give at least one stack, e.g. [(2, 2, 2)]")
+    sizes = [c.shape[0] for c in counts]
+    gap = 2.0
+    width = sum(sizes) + gap * (len(sizes) - 1)
+    height = max(sizes)
+    scale = 0.32
+    fig_w, fig_h = max(width * scale, 5.0), height * scale + 0.95
+    fig = new_figure(fig_w, fig_h)
+    ax = fig.add_axes((0.01, 0.01, 0.98, 1 - 0.4 / fig_h))
+    fontsize = 9 if height <= 15 else 7
+    x0 = 0.0
+    for rates, count in zip(dilation_sets, counts, strict=True):
+        c = count.numpy()
+        shade = 0.1 + 0.5 * c / c.max()  # light enough for dark text on every shade
+        colors = np.empty(c.shape, dtype=object)
+        for index, value in np.ndenumerate(c):
+            colors[index] = (_blues(shade[index]) if value else COLORS["pending"])
+        labels = np.where(c > 0, c, np.nan)
+        read = int((c > 0).sum())
+        title = (f"rates {tuple(int(d) for d in rates)}: {c.shape[0]}×{c.shape[1]} field, "
+                 f"{read} of {c.size} pixels read")
+        draw_grid(ax, labels, x0=x0, cell_colors=colors, fontsize=fontsize)
+        ax.text(x0 + c.shape[1] / 2, -0.35, title, ha="center", va="bottom", fontsize=11)
+        centre = c.shape[0] // 2
+        outline_cells(ax, [(centre, centre)], x0=x0, color=COLORS["current"], linewidth=2.0)
+        x0 += c.shape[1] + gap
+    finish_axes(ax, width, height)
+    fig.text(0.5, 1 - 0.08 / fig_h, f"stacks of {kernel_size}×{kernel_size} kernels, stride 1: "
+             "number = paths from the output pixel (green) to that input pixel; white = never "
+             "read", ha="center", va="top", fontsize=10)
+    return fig
+
+
+def _blues(value: float) -> tuple[float, float, float, float]:
+    """The colour of ``value`` in [0, 1] on matplotlib's ``Blues`` colour map."""
+    from matplotlib import colormaps  # a registry lookup, not pyplot: no global figure state
+
+    return colormaps["Blues"](float(value))
+
+
+class TransposedConvScene(Scene):
+    """Transposed convolution by scatter-add, one input element per step.
+
+    Step ``t`` takes input element ``t`` (row-major), scales the whole kernel by it and adds the
+    scaled copy into the output block whose top-left corner is ``(i * s_h, j * s_w)``; the
+    overlapping blocks add up. The output grid is the uncropped sum (``(n - 1) s + k`` per axis),
+    filled in as far as the blocks have reached, with the border that ``padding`` crops drawn grey
+    and the kept output inside a thick green box. Every number comes from
+    :func:`cnnbook.transposed.trans_conv`: the partial sums are ``trans_conv`` of the input with
+    the elements not yet visited set to zero.
+    """
+
+    def __init__(
+        self,
+        X: torch.Tensor,
+        K: torch.Tensor,
+        *,
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        fontsize: float | None = None,
+    ) -> None:
+        if X.dim() != 2 or K.dim() != 2:
+            raise ValueError(
+                f"the transposed-convolution scene draws a 2-D input and a 2-D kernel, got "
+                f"shapes {tuple(X.shape)} and {tuple(K.shape)}: pass one channel, e.g. X[0, 0]"
+            )
+        self.X = X.detach().float().cpu()
+        self.K = K.detach().float().cpu()
+        self.stride = positive_pair(stride, "stride")
+        self.padding = non_negative_pair(padding, "padding")
+        # The real op computes both the kept output and the uncropped sum; trans_conv also
+        # rejects a padding that would crop everything, with its own message.
+        self.Y = trans_conv(self.X, self.K, self.stride, self.padding)
+        self.full = trans_conv(self.X, self.K, self.stride)
+        self.n_steps = self.X.numel()
+        kh, kw = self.K.shape
+        ncols = self.X.shape[1] + 2 * kw + self.full.shape[1] + 4.5
+        nrows = max(self.X.shape[0], kh, self.full.shape[0])
+        self.scale = 0.45
+        self.figsize = (max(ncols * self.scale, 7.5), nrows * self.scale + 1.4)
+        self.fontsize = fontsize or (9 if self.full.shape[1] <= 8 else 7)
+
+    def element(self, step: int) -> tuple[int, int]:
+        """Input position ``(i, j)`` handled at ``step``."""
+        return divmod(int(step), self.X.shape[1])
+
+    def block(self, step: int) -> tuple[int, int]:
+        """Top-left corner, in the uncropped output, of the block that ``step`` adds to."""
+        i, j = self.element(step)
+        return i * self.stride[0], j * self.stride[1]
+
+    def partial(self, step: int) -> torch.Tensor:
+        """The uncropped output after steps ``0 .. step``: ``trans_conv`` of visited elements."""
+        visited = (torch.arange(self.n_steps) <= step).reshape(self.X.shape)
+        return trans_conv(self.X * visited, self.K, self.stride)
+
+    def reached(self, step: int) -> np.ndarray:
+        """Mask of the uncropped output cells that some block of steps ``0 .. step`` covers."""
+        mask = np.zeros(tuple(self.full.shape), bool)
+        kh, kw = self.K.shape
+        for t in range(int(step) + 1):
+            top, left = self.block(t)
+            mask[top : top + kh, left : left + kw] = True
+        return mask
+
+    def equation(self, step: int) -> str:
+        """What ``step`` adds, e.g. ``X[1, 0] = 2: adds 2·K = [[0, 2], [4, 6]] at rows 1–2 ...``."""
+        i, j = self.element(step)
+        value = float(self.X[i, j])
+        top, left = self.block(step)
+        kh, kw = self.K.shape
+        scaled = [[format_value(v) for v in row] for row in (value * self.K).tolist()]
+        copy = "[" + ", ".join("[" + ", ".join(row) + "]" for row in scaled) + "]"
+        if len(copy) > 40:
+            copy = f"{kh}×{kw} block"
+        return (f"X[{i}, {j}] = {format_value(value)}: adds {format_value(value)}·K = {copy} at "
+                f"rows {top}–{top + kh - 1}, columns {left}–{left + kw - 1}")
+
+    def caption(self) -> str:
+        """Arguments and output shape, with the rows/columns that padding crops."""
+        pair = lambda v: str(v[0]) if v[0] == v[1] else f"{v}"  # noqa: E731
+        fh, fw = self.full.shape
+        text = (f"transposed conv: input {self.X.shape[0]}×{self.X.shape[1]}, kernel "
+                f"{self.K.shape[0]}×{self.K.shape[1]}, stride {pair(self.stride)}, padding "
+                f"{pair(self.padding)}  →  output {self.Y.shape[0]}×{self.Y.shape[1]}")
+        if self.padding != (0, 0):
+            text += f" (the {fh}×{fw} sum, border of {pair(self.padding)} cropped: grey)"
+        return text
+
+    def draw(self, fig: Figure, step: int) -> None:
+        fig.clear()
+        step = int(np.clip(step, 0, self.n_steps - 1))
+        ax = fig.add_axes((0.01, 0.12, 0.98, 0.78))
+        fig.text(0.5, 0.975, self.caption(), ha="center", va="top", fontsize=self.fontsize)
+        fs = self.fontsize
+        i, j = self.element(step)
+        kh, kw = self.K.shape
+        n_h, n_w = self.X.shape
+        draw_grid(ax, self.X, title="input X", fontsize=fs)
+        outline_cells(ax, [(i, j)])
+        kx = n_w + 1.0
+        ax.text(kx - 0.5, kh / 2, "·", ha="center", va="center", fontsize=fs + 6)
+        draw_grid(ax, self.K, x0=kx, color=COLORS["kernel"], title="kernel K", fontsize=fs)
+        cx = kx + kw + 1.0
+        ax.text(cx - 0.5, kh / 2, "=", ha="center", va="center", fontsize=fs + 3)
+        draw_grid(ax, self.X[i, j] * self.K, x0=cx, color=SCATTERED,
+                  title=f"X[{i}, {j}]·K", fontsize=fs)
+        outline_box(ax, 0, 0, kh, kw, x0=cx)
+        yx = cx + kw + 1.5
+        H, W = self.full.shape
+        ph, pw = self.padding
+        colors = np.full((H, W), CROPPED, dtype=object)
+        colors[ph : H - ph, pw : W - pw] = COLORS["output"]
+        # Cells no block reaches (a stride larger than the kernel) stay blank until the last
+        # step, where every cell of the sum is shown: those are zeros of the result.
+        shown = self.reached(step) | (step == self.n_steps - 1)
+        draw_grid(ax, self.partial(step), x0=yx, cell_colors=colors, show=shown,
+                  title="sum of the copies",
+                  fontsize=fs)
+        top, left = self.block(step)
+        outline_box(ax, top, left, kh, kw, x0=yx)
+        outline_box(ax, ph, pw, H - 2 * ph, W - 2 * pw, x0=yx, color=COLORS["current"],
+                    linewidth=2.0, linestyle="--" if ph or pw else "-")
+        finish_axes(ax, yx + W, max(n_h, kh, H))
+        fig.text(0.5, 0.04, self.equation(step), ha="center", va="center", fontsize=fs,
                  family="monospace")

@@ -21,6 +21,7 @@ from cnnbook.draw import (
     PoolingWindowScene,
     Scene,
     SlidingWindowScene,
+    TransposedConvScene,
     interpolation_samples,
 )
 from cnnbook.kernels import kernel, kernel_names
@@ -218,5 +219,28 @@ def multi_channel_explorer() -> Explorer:
         X, K = channel_example(size, in_channels, out_channels)
         return MultiChannelScene(X, K, stride=stride, padding=padding,
                                  out_channel=None if watch == "all" else int(watch))
+
+    return Explorer(make_scene, controls)
+
+
+# ------------------------------------------------------------ chapter 04: convolution types
+def transposed_conv_explorer(K: torch.Tensor | None = None) -> Explorer:
+    """Scatter-add transposed convolution with live input size, stride and padding.
+
+    The input is ``n x n`` holding ``0 .. n*n - 1`` (a size slider, default 2: the source's
+    ``[[0, 1], [2, 3]]``); the kernel is ``K``, by default that same 2x2 matrix. The step slider
+    walks through the input elements, each adding its scaled copy of the kernel; a padding that
+    crops the whole output shows :func:`cnnbook.transposed.trans_conv`'s own message.
+    """
+    kernel_ = torch.arange(4.0).reshape(2, 2) if K is None else K
+    controls: dict[str, W.ValueWidget] = {
+        "size": W.IntSlider(value=2, min=1, max=4, description="input size"),
+        "stride": W.IntSlider(value=1, min=1, max=3, description="stride"),
+        "padding": W.IntSlider(value=0, min=0, max=2, description="padding"),
+    }
+
+    def make_scene(size: int, stride: int, padding: int) -> TransposedConvScene:
+        X = torch.arange(float(size * size)).reshape(size, size)
+        return TransposedConvScene(X, kernel_, stride=stride, padding=padding)
 
     return Explorer(make_scene, controls)
