@@ -454,7 +454,7 @@ def torchvision_root(download: bool = False) -> Path:
         directory = directories.pop()
         if directory.name == "raw" and directory.parent.name == "FashionMNIST":
             for name, path in files.items():
-                read_idx_file(path, name)
+                _verify_once(path, name)
             return directory.parent.parent
     root = cache_dir()
     raw = root / "FashionMNIST" / "raw"
@@ -463,7 +463,7 @@ def torchvision_root(download: bool = False) -> Path:
         target = raw / name
         if target.is_file():
             try:
-                read_idx_file(target, name)
+                _verify_once(target, name)
                 continue
             except DataCorruptedError:
                 pass  # a stale or partial copy in our own cache: write it again
@@ -472,7 +472,24 @@ def torchvision_root(download: bool = False) -> Path:
         partial = target.with_name(f"{name}.{os.getpid()}.partial")
         partial.write_bytes(data)
         partial.replace(target)
+        _VERIFIED.add(_identity(target))
     return root
+
+
+# Files this process has verified, by (path, size, modification time): checked once, not at
+# every call (python -m cnnbook bench builds the torchvision loaders once per run).
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+def _identity(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _verify_once(path: Path, name: str) -> None:
+    if _identity(path) not in _VERIFIED:
+        read_idx_file(path, name)
+        _VERIFIED.add(_identity(path))
 
 
 def torchvision_datasets(download: bool = False, transform: object | None = None):

@@ -235,8 +235,13 @@ def test_torchvision_path_reads_the_same_images(isolated: Path, monkeypatch):
     x, y = next(iter(train_iter))
     assert x.shape == (64, 1, 28, 28) and y.shape == (64,)
     assert sum(len(y) for _, y in test_iter) == 200
-    # The prepared layout is reused (and re-verified) when it is already there.
+    # The prepared layout is reused when it is already there; a damaged copy is written again.
     assert data.torchvision_root() == isolated / "cache"
+    cached = isolated / "cache" / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    cached.write_bytes(bytes(cached.stat().st_size))
+    assert data.torchvision_root() == isolated / "cache"
+    digest = hashlib.sha256(cached.read_bytes()).hexdigest()
+    assert digest == IDX_FILES["t10k-labels-idx1-ubyte"].sha256
 
 
 # --- batches ----------------------------------------------------------------------------------
