@@ -67,8 +67,10 @@ def lenet_modern(channels: Sequence[int] = (16, 32), hidden: int = 96) -> nn.Seq
     The layout is LeNet's (two 5 x 5 convolution blocks, then fully connected layers), with
     wider convolutions (``channels``, 16 and 32 instead of 6 and 16: cheap in parameters, since a
     convolution shares its weights across positions) and one hidden layer of ``hidden`` units
-    instead of two. The defaults stay under 100,000 parameters (91,394) and reach about 0.92 test
-    accuracy on Fashion-MNIST.
+    instead of two. The defaults have 91,402 parameters and reach 0.92 test accuracy on
+    Fashion-MNIST in 10 epochs with a modern recipe (SGD with momentum 0.9, lr 0.1, weight decay
+    5e-4, cosine learning-rate schedule, random left-right flips: ``python -m cnnbook train
+    --model modern``).
     """
     if len(channels) != 2:
         raise ValueError(f"channels must be a pair (c1, c2), got {channels!r}")
