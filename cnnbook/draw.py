@@ -231,7 +231,7 @@ class SlidingWindowScene(Scene):
     products of the window with the kernel and their sum, and the output filled in up to ``t``.
     Padding cells are grey; with dilation only the cells the kernel touches are outlined (the
     dashed box is the dilated window); input rows/columns that no window reaches, because the
-    stride does not divide, are hatched. The output comes from :func:`cnnbook.conv.conv2d`.
+    stride does not divide, are dark grey. The output comes from :func:`cnnbook.conv.conv2d`.
     """
 
     def __init__(

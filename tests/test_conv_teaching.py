@@ -24,14 +24,8 @@ SEEDS = range(60)
 TORCH_ERRORS = (RuntimeError, ValueError)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run each test on one intra-op thread: these tensors are tiny, and on a busy machine the
-    threads' synchronisation costs far more than the work (tests ran ten times slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Tiny tensors: one intra-op thread (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def randn(generator: torch.Generator, *shape: int) -> torch.Tensor:
