@@ -1277,3 +1277,95 @@ class TransposedConvScene(Scene):
         finish_axes(ax, yx + W, max(n_h, kh, H))
         fig.text(0.5, 0.04, self.equation(step), ha="center", va="center", fontsize=fs,
                  family="monospace")
+
+
+# ------------------------------------------------------------------------------------- LeNet
+def confusion_matrix_figure(
+    matrix: torch.Tensor | np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str | None = None,
+    scale: float = 0.62,
+) -> Figure:
+    """A confusion matrix as a heat map: row = true class, column = predicted class.
+
+    ``matrix[i, j]`` counts the examples of class ``i`` that the network put in class ``j``
+    (non-negative integers, one row and column per name in ``class_names``). Every cell shows its
+    count; the colour is the count as a fraction of its row (the class's recall on the diagonal),
+    so that classes of different sizes compare. Each row's label ends with that recall.
+    """
+    m = np.asarray(matrix.detach().cpu() if isinstance(matrix, torch.Tensor) else matrix)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(
+            f"matrix must be square (classes x classes), got shape {tuple(m.shape)}: "
+            "rows are true classes, columns predicted ones"
+        )
+    names = list(class_names)
+    if len(names) != m.shape[0]:
+        raise ValueError(
+            f"class_names has {len(names)} names but the matrix has {m.shape[0]} classes: "
+            "pass one name per row"
+        )
+    if not np.issubdtype(m.dtype, np.number) or np.any(m < 0) or np.any(m != np.round(m)):
+        raise ValueError("matrix must hold non-negative integer counts")
+    counts = m.astype(np.int64)
+    totals = counts.sum(axis=1, keepdims=True)
+    # An empty row (a class absent from the data) stays white instead of dividing by zero.
+    share = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    k = len(names)
+    fig = new_figure(1.9 + scale * k, 1.2 + scale * k)
+    ax = fig.add_subplot()
+    ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7.5,
+                    color="white" if share[i, j] > 0.55 else COLORS["text"])
+    recall = np.diag(share)
+    ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(k), [f"{n} ({r:.0%})" for n, r in zip(names, recall, strict=True)],
+                  fontsize=8)
+    ax.set_xlabel("predicted class", fontsize=9)
+    ax.set_ylabel("true class (recall)", fontsize=9)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(
+    series: dict[str, Sequence[float]],
+    *,
+    xlabel: str = "epoch",
+    ylabel: str = "test accuracy",
+    title: str | None = None,
+    ylim: tuple[float, float] | None = None,
+) -> Figure:
+    """One line per named series of per-epoch values (epoch 1, 2, ...), with markers.
+
+    Used to compare training runs (e.g. the test accuracy of each LeNet variant after every
+    epoch); series may have different lengths.
+    """
+    if not series:
+        raise ValueError("series is empty: pass {name: [value per epoch, ...]}")
+    for name, values in series.items():
+        if len(values) == 0:
+            raise ValueError(f"series {name!r} has no values: pass at least one per series")
+    fig = new_figure(6.4, 3.6)
+    ax = fig.add_subplot()
+    styles = ["-", "--", "-.", ":"]
+    for k, (name, values) in enumerate(series.items()):
+        epochs = np.arange(1, len(values) + 1)
+        ax.plot(epochs, np.asarray(values, dtype=float), styles[k % 4], marker="o",
+                markersize=3.5, color=f"C{k % 10}", label=name)
+    longest = max(len(v) for v in series.values())
+    ax.set_xticks(range(1, longest + 1))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig
