@@ -1350,7 +1350,7 @@ def curves_figure(
     for name, values in series.items():
         if len(values) == 0:
             raise ValueError(f"series {name!r} has no values: pass at least one per series")
-    fig = new_figure(6.4, 3.6)
+    fig = new_figure(8.0, 3.6)
     ax = fig.add_subplot()
     styles = ["-", "--", "-.", ":"]
     for k, (name, values) in enumerate(series.items()):
