@@ -23,12 +23,14 @@ def execute(path: Path, timeout: int = 3600) -> None:
     nb = nbformat.read(path, as_version=4)
     os.environ.pop("CNNBOOK_QUICK", None)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
+        nb, timeout=timeout, kernel_name="python3", store_widget_state=False, record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
     client.execute()
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:  # timestamps only make diffs noisy
+        cell.metadata.pop("execution", None)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
                                  "name": "python3"}
     nbformat.write(nb, path)
