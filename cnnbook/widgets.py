@@ -93,6 +93,18 @@ class Explorer(W.VBox):
         return statistics.median(self.render_ms)
 
 
+def counting_input(size: int) -> torch.Tensor:
+    """The ``size x size`` input holding ``0 .. size*size - 1`` that the explorers start from."""
+    return torch.arange(float(size * size)).reshape(size, size)
+
+
+def input_controls(X: torch.Tensor | None, default: int, largest: int) -> dict[str, W.ValueWidget]:
+    """A size slider for a counting input, or no control when the caller fixed the input ``X``."""
+    if X is not None:
+        return {}
+    return {"size": W.IntSlider(value=default, min=2, max=largest, description="input size")}
+
+
 def sliding_window_explorer(X: torch.Tensor | None = None) -> Explorer:
     """Slide a chosen kernel over an input with live padding, stride and dilation.
 
@@ -100,10 +112,7 @@ def sliding_window_explorer(X: torch.Tensor | None = None) -> Explorer:
     holding ``0 .. n*n - 1`` (default 5x5). The picture's caption gives the output shape and the
     rows/columns a stride that does not divide drops.
     """
-    controls: dict[str, W.ValueWidget] = {}
-    if X is None:
-        controls["size"] = W.IntSlider(value=5, min=2, max=9, description="input size")
-    controls |= {
+    controls = input_controls(X, default=5, largest=9) | {
         "kernel_name": W.Dropdown(options=kernel_names(), value="example 2x2",
                                   description="kernel"),
         "padding": W.IntSlider(value=0, min=0, max=3, description="padding"),
@@ -113,7 +122,7 @@ def sliding_window_explorer(X: torch.Tensor | None = None) -> Explorer:
 
     def make_scene(kernel_name: str, padding: int, stride: int, dilation: int,
                    size: int | None = None) -> SlidingWindowScene:
-        image = X if size is None else torch.arange(float(size * size)).reshape(size, size)
+        image = X if size is None else counting_input(size)
         return SlidingWindowScene(image, kernel(kernel_name), padding=padding, stride=stride,
                                   dilation=dilation)
 
@@ -128,10 +137,7 @@ def pooling_explorer(X: torch.Tensor | None = None) -> Explorer:
     each window picks and pads with -inf; impossible combinations (padding more than half the
     window, a window larger than the padded input) show pooling's own error message.
     """
-    controls: dict[str, W.ValueWidget] = {}
-    if X is None:
-        controls["size"] = W.IntSlider(value=4, min=2, max=8, description="input size")
-    controls |= {
+    controls = input_controls(X, default=4, largest=8) | {
         "mode": W.Dropdown(options=["max", "avg"], value="max", description="mode"),
         "window": W.IntSlider(value=2, min=1, max=4, description="window"),
         "padding": W.IntSlider(value=0, min=0, max=2, description="padding"),
@@ -140,7 +146,7 @@ def pooling_explorer(X: torch.Tensor | None = None) -> Explorer:
 
     def make_scene(mode: str, window: int, padding: int, stride: int,
                    size: int | None = None) -> PoolingWindowScene:
-        image = X if size is None else torch.arange(float(size * size)).reshape(size, size)
+        image = X if size is None else counting_input(size)
         return PoolingWindowScene(image, window, mode=mode, stride=stride, padding=padding)
 
     return Explorer(make_scene, controls)
@@ -240,7 +246,7 @@ def transposed_conv_explorer(K: torch.Tensor | None = None) -> Explorer:
     }
 
     def make_scene(size: int, stride: int, padding: int) -> TransposedConvScene:
-        X = torch.arange(float(size * size)).reshape(size, size)
+        X = counting_input(size)
         return TransposedConvScene(X, kernel_, stride=stride, padding=padding)
 
     return Explorer(make_scene, controls)
