@@ -75,6 +75,31 @@ def conv_padding(
     return (ph, ph, pw, pw)
 
 
+def check_kernel_fits(
+    input_hw: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    kernel_size: tuple[int, int],
+    dilation: tuple[int, int],
+) -> tuple[int, int]:
+    """Return the effective (dilated) kernel size, checking it fits the padded input.
+
+    ``padding`` is ``(top, bottom, left, right)`` as :func:`conv_padding` returns it. A kernel
+    larger than the padded input has no position at all: that is a ValueError, not an empty output.
+    """
+    (h, w), (top, bottom, left, right) = input_hw, padding
+    (kh, kw), (dh, dw) = kernel_size, dilation
+    eff_h, eff_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    padded_h, padded_w = h + top + bottom, w + left + right
+    if eff_h > padded_h or eff_w > padded_w:
+        raise ValueError(
+            f"kernel of (effective) size {(eff_h, eff_w)} is larger than the padded input of "
+            f"size {(padded_h, padded_w)} (input {(h, w)}, padding {(top + bottom, left + right)} "
+            f"in total, kernel {(kh, kw)}, dilation {(dh, dw)}): use a smaller kernel or "
+            "dilation, or more padding"
+        )
+    return eff_h, eff_w
+
+
 def conv2d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -118,15 +143,7 @@ def conv2d(
                 "channels: pass one bias per output channel"
             )
     top, bottom, left, right = conv_padding(padding, (kh, kw), (sh, sw), (dh, dw))
-    eff_h, eff_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    padded_h, padded_w = h + top + bottom, w + left + right
-    if eff_h > padded_h or eff_w > padded_w:
-        raise ValueError(
-            f"kernel of (effective) size {(eff_h, eff_w)} is larger than the padded input of "
-            f"size {(padded_h, padded_w)} (input {(h, w)}, padding {(top + bottom, left + right)} "
-            f"in total, kernel {(kh, kw)}, dilation {(dh, dw)}): use a smaller kernel or "
-            "dilation, or more padding"
-        )
+    eff_h, eff_w = check_kernel_fits((h, w), (top, bottom, left, right), (kh, kw), (dh, dw))
     if top or bottom or left or right:
         x = F.pad(x, (left, right, top, bottom))
     # windows[n, c, i, j, a, b] = x[n, c, i * s_h + a * d_h, j * s_w + b * d_w]: a view, no copy.

@@ -25,7 +25,7 @@ from typing import NamedTuple
 from torch import nn
 
 from cnnbook.args import non_negative_pair, positive_int, positive_pair
-from cnnbook.conv import conv_padding
+from cnnbook.conv import check_kernel_fits, conv_padding
 
 IntOrPair = int | Sequence[int]
 
@@ -128,15 +128,8 @@ def conv_output_shape(
     sh, sw = positive_pair(stride, "stride")
     dh, dw = positive_pair(dilation, "dilation")
     top, bottom, left, right = conv_padding(padding, (kh, kw), (sh, sw), (dh, dw))
-    eff_h, eff_w = effective_kernel_size((kh, kw), (dh, dw))
+    eff_h, eff_w = check_kernel_fits((n_h, n_w), (top, bottom, left, right), (kh, kw), (dh, dw))
     padded_h, padded_w = n_h + top + bottom, n_w + left + right
-    if eff_h > padded_h or eff_w > padded_w:
-        raise ValueError(
-            f"kernel of (effective) size {(eff_h, eff_w)} is larger than the padded input of "
-            f"size {(padded_h, padded_w)} (input {(n_h, n_w)}, padding "
-            f"{(top + bottom, left + right)} in total, kernel {(kh, kw)}, dilation {(dh, dw)}): "
-            "use a smaller kernel or dilation, or more padding"
-        )
     out_h = (padded_h - eff_h) // sh + 1
     out_w = (padded_w - eff_w) // sw + 1
     return OutputShape(
