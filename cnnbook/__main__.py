@@ -197,6 +197,36 @@ class _Run:
         return self.examples / self.timed
 
 
+#: Batches of the bare-step measurement (cycled), and its steps: about 2 s on a 2-core CPU.
+BARE_BATCHES, BARE_STEPS = 20, 100
+
+
+def _bare_rates(book: _Run, source_rate: float) -> tuple[float, float] | None:
+    """The bare training step's examples/sec, channels-last and NCHW, on the book run's net."""
+    images = book.dataset.train_images[: 256 * BARE_BATCHES]
+    labels = book.dataset.train_labels[: 256 * BARE_BATCHES]
+    if len(labels) < 256:
+        print("  bare step     not measured: fewer than 256 training examples")
+        return None
+    rates = tuple(
+        train_module.bare_step_rate(book.net, images, labels, 0.9, 256, BARE_STEPS,
+                                    channels_last=layout, device=book.device)
+        for layout in (True, False)
+    )  # fmt: skip
+    _print_bare(*rates, source_rate)
+    return rates
+
+
+def _print_bare(channels_last: float, nchw: float, source_rate: float) -> None:
+    print(
+        f"  {'bare step':13s} {channels_last:10,.0f} examples/sec channels-last, {nchw:,.0f} NCHW "
+        "(the step alone: no data loading, metrics or evaluation)\n"
+        f"  {'ceiling':13s} {channels_last / source_rate:9.2f}x examples/sec: the bare "
+        "channels-last step over the source-style loop (a loop running the same kernels "
+        "cannot pass it)"
+    )
+
+
 def _bench(args: argparse.Namespace) -> int:
     device = train_module.choose_device(args.device)
     rounds = max(1, args.rounds)
@@ -221,6 +251,7 @@ def _bench(args: argparse.Namespace) -> int:
     data_module.torchvision_root()
     data_module.fashion_mnist_uint8()
     runs: dict[str, list[_Run]] = {"source": [], "book": []}
+    bare: list[tuple[float, float] | None] = []
     for r in range(rounds):
         seed = args.seed + r
         pair = {kind: _Run(kind, args, seed, device) for kind in ("source", "book")}
@@ -244,6 +275,7 @@ def _bench(args: argparse.Namespace) -> int:
             f"  {'book/source':13s} {book.rate / src.rate:9.2f}x examples/sec "
             f"{src.wall / book.wall:9.2f}x wall-clock"
         )
+        bare.append(_bare_rates(book, src.rate))
     if rounds > 1:
         print(f"\nall {rounds} rounds:")
         totals = {}
@@ -262,6 +294,10 @@ def _bench(args: argparse.Namespace) -> int:
             f"  {'book/source':13s} {totals['book'][0] / totals['source'][0]:9.2f}x examples/sec "
             f"{totals['source'][1] / totals['book'][1]:9.2f}x wall-clock"
         )
+        measured = [rates for rates in bare if rates is not None]
+        if measured:
+            cl_rate, nchw = (sum(r[i] for r in measured) / len(measured) for i in (0, 1))
+            _print_bare(cl_rate, nchw, totals["source"][0])
     return 0
 
 

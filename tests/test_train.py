@@ -18,6 +18,7 @@ from cnnbook.train import (
     History,
     LiveReport,
     TrainingDivergedError,
+    bare_step_rate,
     choose_device,
     evaluate,
     make_optimizer,
@@ -258,6 +259,29 @@ def test_source_style_loop_matches_its_own_definition():
     assert 0.0 <= history.test_acc[-1] <= 1.0
 
 
+def test_bare_step_rate_times_the_steps_on_a_copy(monkeypatch: pytest.MonkeyPatch):
+    dataset = synthetic(256)
+    net = models.lenet()
+    before = [p.detach().clone() for p in net.parameters()]
+    calls: list[int] = []
+    net.register_forward_hook(lambda *_: calls.append(1))  # deep-copied with the net
+    ticks = iter([10.0, 12.0])  # the clock starts after the warm-up and stops after the steps
+    monkeypatch.setattr("cnnbook.train.time.perf_counter", lambda: next(ticks))
+    rate = bare_step_rate(net, dataset.train_images, dataset.train_labels, 0.9, batch_size=64,
+                          steps=6, warmup=2, channels_last=True)  # fmt: skip
+    assert rate == 6 * 64 / 2.0
+    assert len(calls) == 8  # warm-up and timed steps, each one forward pass
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
+
+
+def test_bare_step_rate_checks_its_arguments():
+    dataset = synthetic(64)
+    with pytest.raises(ValueError, match="at least one full batch: got 64 examples"):
+        bare_step_rate(models.lenet(), dataset.train_images, dataset.train_labels, batch_size=128)
+    with pytest.raises(ValueError, match="warmup must be a non-negative int"):
+        bare_step_rate(models.lenet(), dataset.train_images, dataset.train_labels, warmup=-1)
+
+
 # --- live report ------------------------------------------------------------------------------
 
 
@@ -323,6 +347,7 @@ def test_cli_bench_smoke(capsys: pytest.CaptureFixture[str]):
     out = capsys.readouterr().out
     assert code == 0
     assert "source-style" in out and "book/source" in out and "x wall-clock" in out
+    assert "bare step" in out and "examples/sec channels-last" in out and "ceiling" in out
 
 
 def test_cli_reports_missing_data(tmp_path, monkeypatch, capsys: pytest.CaptureFixture[str]):
