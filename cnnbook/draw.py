@@ -224,6 +224,18 @@ class Scene:
         return self.png(self.n_steps - 1)
 
 
+def _input_and_kernel_2d(
+    X: torch.Tensor, K: torch.Tensor, scene: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A scene's 2-D input and kernel as float CPU copies; anything else is a ValueError."""
+    if X.dim() != 2 or K.dim() != 2:
+        raise ValueError(
+            f"the {scene} scene draws a 2-D input and a 2-D kernel, got shapes "
+            f"{tuple(X.shape)} and {tuple(K.shape)}: pass one channel, e.g. X[0, 0]"
+        )
+    return X.detach().float().cpu(), K.detach().float().cpu()
+
+
 class SlidingWindowScene(Scene):
     """A kernel sliding over a 2-D input: window, kernel, output filling in, and the arithmetic.
 
@@ -244,13 +256,7 @@ class SlidingWindowScene(Scene):
         dilation: int | Sequence[int] = 1,
         fontsize: float | None = None,
     ) -> None:
-        if X.dim() != 2 or K.dim() != 2:
-            raise ValueError(
-                f"the sliding-window scene draws a 2-D input and a 2-D kernel, got shapes "
-                f"{tuple(X.shape)} and {tuple(K.shape)}"
-            )
-        self.X = X.detach().float().cpu()
-        self.K = K.detach().float().cpu()
+        self.X, self.K = _input_and_kernel_2d(X, K, "sliding-window")
         self.stride = positive_pair(stride, "stride")
         self.padding = non_negative_pair(padding, "padding")
         self.dilation = positive_pair(dilation, "dilation")
@@ -1172,13 +1178,7 @@ class TransposedConvScene(Scene):
         padding: int | Sequence[int] = 0,
         fontsize: float | None = None,
     ) -> None:
-        if X.dim() != 2 or K.dim() != 2:
-            raise ValueError(
-                f"the transposed-convolution scene draws a 2-D input and a 2-D kernel, got "
-                f"shapes {tuple(X.shape)} and {tuple(K.shape)}: pass one channel, e.g. X[0, 0]"
-            )
-        self.X = X.detach().float().cpu()
-        self.K = K.detach().float().cpu()
+        self.X, self.K = _input_and_kernel_2d(X, K, "transposed-convolution")
         self.stride = positive_pair(stride, "stride")
         self.padding = non_negative_pair(padding, "padding")
         # The real op computes both the kept output and the uncropped sum; trans_conv also
