@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import pickle
 import random
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -75,6 +76,29 @@ def one_axis(args: dict, axis: int) -> dict:
 def read_along(grad: torch.Tensor) -> torch.Tensor:
     """Nonzero flags of a (1, 1, n, 1) or (1, 1, 1, n) gradient, as a 1-D tensor."""
     return (grad != 0).flatten()
+
+
+def check_dropped_by_brute_force(
+    rng: random.Random,
+    random_args: Callable[[random.Random], dict],
+    output_shape: Callable[..., OutputShape],
+    read_flags: Callable[[dict], torch.Tensor],
+) -> None:
+    """On 5 valid random geometries, the counted dropped rows/columns equal the trailing unread.
+
+    ``read_flags(axis_args)`` gets the arguments of one axis (:func:`one_axis`) and returns, for
+    each input row along it, whether some window reads it.
+    """
+    checked = 0
+    while checked < 5:
+        args = random_args(rng)
+        try:
+            shape = output_shape(**args)
+        except ValueError:
+            continue
+        for axis, dropped in ((0, shape.dropped_rows), (1, shape.dropped_cols)):
+            assert dropped == trailing_false(read_flags(one_axis(args, axis))), (args, axis)
+        checked += 1
 
 
 def random_conv_args(rng: random.Random) -> dict:
@@ -157,23 +181,15 @@ def test_conv_output_shape_matches_pytorch(seed: int) -> None:
 def test_conv_dropped_rows_by_brute_force(seed: int) -> None:
     # An input row is dropped when no output depends on it: its gradient is zero. With all-one
     # weights nothing cancels, so "nonzero gradient" means "read by some window".
-    rng = random.Random(1000 + seed)
-    checked = 0
-    while checked < 5:
-        args = random_conv_args(rng)
-        try:
-            shape = conv_output_shape(**args)
-        except ValueError:
-            continue
-        for axis, dropped in ((0, shape.dropped_rows), (1, shape.dropped_cols)):
-            axis_args = one_axis(args, axis)
-            hw, kernel = axis_args.pop("input_hw"), axis_args.pop("kernel_size")
-            x = torch.ones(1, 1, *hw, dtype=torch.float64, requires_grad=True)
-            F.conv2d(
-                x, torch.ones(1, 1, *kernel, dtype=torch.float64), **axis_args
-            ).sum().backward()
-            assert dropped == trailing_false(read_along(x.grad)), (args, axis)
-        checked += 1
+    def read_flags(axis_args: dict) -> torch.Tensor:
+        hw, kernel = axis_args.pop("input_hw"), axis_args.pop("kernel_size")
+        x = torch.ones(1, 1, *hw, dtype=torch.float64, requires_grad=True)
+        F.conv2d(x, torch.ones(1, 1, *kernel, dtype=torch.float64), **axis_args).sum().backward()
+        return read_along(x.grad)
+
+    check_dropped_by_brute_force(
+        random.Random(1000 + seed), random_conv_args, conv_output_shape, read_flags
+    )
 
 
 def test_conv_dropped_rows_examples() -> None:
@@ -250,22 +266,16 @@ def test_conv_transpose_output_shape_matches_pytorch(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_conv_transpose_dropped_rows_by_brute_force(seed: int) -> None:
-    rng = random.Random(4000 + seed)
-    checked = 0
-    while checked < 5:
-        args = random_transpose_args(rng)
-        try:
-            shape = conv_transpose_output_shape(**args)
-        except ValueError:
-            continue
-        for axis, dropped in ((0, shape.dropped_rows), (1, shape.dropped_cols)):
-            axis_args = one_axis(args, axis)
-            hw, kernel = axis_args.pop("input_hw"), axis_args.pop("kernel_size")
-            x = torch.ones(1, 1, *hw, dtype=torch.float64, requires_grad=True)
-            weight = torch.ones(1, 1, *kernel, dtype=torch.float64)
-            F.conv_transpose2d(x, weight, **axis_args).sum().backward()
-            assert dropped == trailing_false(read_along(x.grad)), (args, axis)
-        checked += 1
+    def read_flags(axis_args: dict) -> torch.Tensor:
+        hw, kernel = axis_args.pop("input_hw"), axis_args.pop("kernel_size")
+        x = torch.ones(1, 1, *hw, dtype=torch.float64, requires_grad=True)
+        weight = torch.ones(1, 1, *kernel, dtype=torch.float64)
+        F.conv_transpose2d(x, weight, **axis_args).sum().backward()
+        return read_along(x.grad)
+
+    check_dropped_by_brute_force(
+        random.Random(4000 + seed), random_transpose_args, conv_transpose_output_shape, read_flags
+    )
 
 
 def test_conv_transpose_drops_only_when_padding_outreaches_the_kernel() -> None:
@@ -364,24 +374,18 @@ def test_pool_source_examples_and_ceil_mode() -> None:
 def test_pool_dropped_rows_by_brute_force(seed: int) -> None:
     # Row r is read by some window exactly when max pooling an input that is one on row r and
     # zero elsewhere gives a nonzero output (padding is -inf for max pooling).
-    rng = random.Random(7000 + seed)
-    checked = 0
-    while checked < 5:
-        args = random_pool_args(rng)
-        try:
-            shape = pool_output_shape(**args)
-        except ValueError:
-            continue
-        for axis, dropped in ((0, shape.dropped_rows), (1, shape.dropped_cols)):
-            axis_args = one_axis(args, axis)
-            hw = axis_args.pop("input_hw")
-            read = []
-            for r in range(max(hw)):
-                x = torch.zeros(1, 1, *hw)
-                x.view(-1)[r] = 1
-                read.append(bool(F.max_pool2d(x, **axis_args).any()))
-            assert dropped == trailing_false(torch.tensor(read)), (args, axis)
-        checked += 1
+    def read_flags(axis_args: dict) -> torch.Tensor:
+        hw = axis_args.pop("input_hw")
+        read = []
+        for r in range(max(hw)):
+            x = torch.zeros(1, 1, *hw)
+            x.view(-1)[r] = 1
+            read.append(bool(F.max_pool2d(x, **axis_args).any()))
+        return torch.tensor(read)
+
+    check_dropped_by_brute_force(
+        random.Random(7000 + seed), random_pool_args, pool_output_shape, read_flags
+    )
 
 
 # --- receptive field ----------------------------------------------------------------------------
