@@ -100,6 +100,40 @@ def check_kernel_fits(
     return eff_h, eff_w
 
 
+def check_groups(c_in: int, c_out: int, groups: int) -> None:
+    """Check that ``groups`` divides both channel counts, as ``nn.Conv2d`` requires."""
+    if c_in % groups or c_out % groups:
+        raise ValueError(
+            f"groups={groups} must divide both the input channels ({c_in}) and the output "
+            f"channels ({c_out}): choose groups among the common divisors of {c_in} and {c_out}"
+        )
+
+
+def check_conv_channels(
+    c_in: int, weight: torch.Tensor, bias: torch.Tensor | None, groups: int
+) -> None:
+    """Check a ``(C_out, C_in / groups, k_h, k_w)`` weight and a ``(C_out,)`` bias against ``c_in``.
+
+    The checks of :func:`conv2d` and :func:`grouped_conv2d`, each raising a ValueError that says
+    which count disagrees and what the shapes must be.
+    """
+    c_out, c_in_per_group = weight.shape[:2]
+    check_groups(c_in, c_out, groups)
+    if c_in_per_group * groups != c_in:
+        raise ValueError(
+            f"input has {c_in} channels but weight of shape {tuple(weight.shape)} expects "
+            f"{c_in_per_group * groups} (weight.shape[1] * groups = {c_in_per_group} * {groups}): "
+            "the weight's second dimension must be input channels / groups"
+        )
+    if bias is not None:
+        check_tensor(bias, "bias", (1,), "(C_out,)")
+        if bias.shape[0] != c_out:
+            raise ValueError(
+                f"bias has {bias.shape[0]} entries but the convolution has {c_out} output "
+                "channels: pass one bias per output channel"
+            )
+
+
 def conv2d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -122,26 +156,9 @@ def conv2d(
     groups = positive_int(groups, "groups")
     sh, sw = positive_pair(stride, "stride")
     dh, dw = positive_pair(dilation, "dilation")
-    c_out, c_in_per_group, kh, kw = weight.shape
     n, c_in, h, w = x.shape
-    if c_in % groups or c_out % groups:
-        raise ValueError(
-            f"groups={groups} must divide both the input channels ({c_in}) and the output "
-            f"channels ({c_out}): choose groups among the common divisors of {c_in} and {c_out}"
-        )
-    if c_in_per_group * groups != c_in:
-        raise ValueError(
-            f"input has {c_in} channels but weight of shape {tuple(weight.shape)} expects "
-            f"{c_in_per_group * groups} (weight.shape[1] * groups = {c_in_per_group} * {groups}): "
-            "the weight's second dimension must be input channels / groups"
-        )
-    if bias is not None:
-        check_tensor(bias, "bias", (1,), "(C_out,)")
-        if bias.shape[0] != c_out:
-            raise ValueError(
-                f"bias has {bias.shape[0]} entries but the convolution has {c_out} output "
-                "channels: pass one bias per output channel"
-            )
+    check_conv_channels(c_in, weight, bias, groups)
+    c_out, c_in_per_group, kh, kw = weight.shape
     top, bottom, left, right = conv_padding(padding, (kh, kw), (sh, sw), (dh, dw))
     eff_h, eff_w = check_kernel_fits((h, w), (top, bottom, left, right), (kh, kw), (dh, dw))
     if top or bottom or left or right:
@@ -274,25 +291,7 @@ def grouped_conv2d(
     check_tensor(X, "X", (3, 4), "(N, C_in, H, W) or (C_in, H, W)")
     check_tensor(weight, "weight", (4,), "(C_out, C_in / groups, k_h, k_w)")
     groups = positive_int(groups, "groups")
-    c_in, c_out = X.shape[-3], weight.shape[0]
-    if c_in % groups or c_out % groups:
-        raise ValueError(
-            f"groups={groups} must divide both the input channels ({c_in}) and the output "
-            f"channels ({c_out}): choose groups among the common divisors of {c_in} and {c_out}"
-        )
-    if weight.shape[1] * groups != c_in:
-        raise ValueError(
-            f"input has {c_in} channels but weight of shape {tuple(weight.shape)} expects "
-            f"{weight.shape[1] * groups} (weight.shape[1] * groups = {weight.shape[1]} * "
-            f"{groups}): the weight's second dimension must be input channels / groups"
-        )
-    if bias is not None:
-        check_tensor(bias, "bias", (1,), "(C_out,)")
-        if bias.shape[0] != c_out:
-            raise ValueError(
-                f"bias has {bias.shape[0]} entries but the convolution has {c_out} output "
-                "channels: pass one bias per output channel"
-            )
+    check_conv_channels(X.shape[-3], weight, bias, groups)
     inputs = X.chunk(groups, dim=-3)
     kernels = weight.chunk(groups, dim=0)
     biases = bias.chunk(groups) if bias is not None else [None] * groups

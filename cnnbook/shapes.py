@@ -25,7 +25,7 @@ from typing import NamedTuple
 from torch import nn
 
 from cnnbook.args import non_negative_pair, positive_int, positive_pair
-from cnnbook.conv import check_kernel_fits, conv_padding
+from cnnbook.conv import check_groups, check_kernel_fits, conv_padding
 
 IntOrPair = int | Sequence[int]
 
@@ -456,9 +456,5 @@ def conv_params(
     groups = positive_int(groups, "groups")
     if not isinstance(bias, bool):
         raise ValueError(f"bias must be True or False, got {bias!r}")
-    if c_in % groups or c_out % groups:
-        raise ValueError(
-            f"groups={groups} must divide both the input channels ({c_in}) and the output "
-            f"channels ({c_out}): choose groups among the common divisors of {c_in} and {c_out}"
-        )
+    check_groups(c_in, c_out, groups)
     return c_out * (c_in // groups) * kh * kw + (c_out if bias else 0)
