@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
 from IPython.display import HTML
-from matplotlib.animation import FuncAnimation
+from matplotlib.animation import FuncAnimation, HTMLWriter
 
 from cnnbook.draw import Scene
 
@@ -48,7 +50,13 @@ def animation_html(
         repeat=False,
     )
     fig.set_dpi(scene.dpi)
-    return self_contained(animation.to_jshtml(fps=1000 / interval, default_mode="once"))
+    # What ``to_jshtml`` does, with one change: the PNG frames carry no "Software: matplotlib
+    # x.y" tag, so that the stored page does not change with every matplotlib release.
+    writer = HTMLWriter(fps=1000 / interval, embed_frames=True, default_mode="once")
+    with TemporaryDirectory() as folder:
+        path = Path(folder, "animation.html")
+        animation.save(str(path), writer=writer, savefig_kwargs={"metadata": {"Software": None}})
+        return self_contained(path.read_text())
 
 
 def animate(scene: Scene, steps: Sequence[int] | None = None, *, interval: int = 800) -> HTML:

@@ -164,16 +164,19 @@ def _not_found_message(looked: Sequence[str], download_error: str | None) -> str
     return "\n".join(lines)
 
 
-def find_fashion_mnist(download: bool = False) -> dict[str, Path]:
+def find_fashion_mnist(
+    download: bool = False, roots: Sequence[tuple[str, Path | None]] | None = None
+) -> dict[str, Path]:
     """Locate the four IDX files and return ``{name: path}`` (paths may end in ``.gz``).
 
-    Searches :func:`search_roots` in order; the first directory holding all four files wins.
+    Searches ``roots``, ``(description, directory)`` pairs, in order (by default
+    :func:`search_roots`); the first directory holding all four files wins.
     With ``download=True`` and nothing found, torchvision downloads the data set into
     ``./data/FashionMNIST/raw``. Raises :class:`DataNotFoundError` naming every place looked at
     and the command that fixes it. The files are *not* verified here: see :func:`read_idx_file`.
     """
     looked: list[str] = []
-    for description, root in search_roots():
+    for description, root in search_roots() if roots is None else roots:
         if root is None:
             looked.append(f"{description} (not set)")
             continue

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import html
 import inspect
 import os
 import random
+import re
 
 import numpy as np
 import torch
@@ -61,18 +61,14 @@ class Source:
     def __repr__(self) -> str:
         return self.code
 
-    def _repr_html_(self) -> str:
-        from pygments import highlight
-        from pygments.formatters import HtmlFormatter
-        from pygments.lexers import PythonLexer
-
-        # Inline styles: the block looks the same in JupyterLab, Colab and on the static site
-        # without any stylesheet.
-        body = highlight(self.code, PythonLexer(), HtmlFormatter(noclasses=True, style="friendly"))
-        title = html.escape(f"{self.module}.{self.name}")
+    def _repr_markdown_(self) -> str:
+        # Markdown, not pre-rendered HTML: JupyterLab, Colab and the site each highlight the code
+        # block themselves, and the stored output is the code alone, which does not change when
+        # a new Pygments release escapes or colours it differently.
+        fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", self.code)), default=0))
         return (
-            f'<details open class="cnnbook-source"><summary><code>{title}</code> '
-            f"(source of the package the tests check)</summary>{body}</details>"
+            f"**Source of `{self.module}.{self.name}`** (the code the tests check)\n\n"
+            f"{fence}python\n{self.code.rstrip()}\n{fence}\n"
         )
 
 

@@ -41,6 +41,7 @@ import copy
 import ctypes
 import io
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -58,6 +59,7 @@ OPTIMIZERS = ("sgd", "sgd-momentum", "adam")
 REPORTS = ("auto", "plot", "text", "none")
 #: Reported points (loss, accuracy so far) per epoch, as the source's plot.
 POINTS_PER_EPOCH = 5
+DEVICE_ENV = "CNNBOOK_DEVICE"  # the device "auto" means, where it is set
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -71,9 +73,19 @@ class TrainingDivergedError(FloatingPointError):
 def choose_device(device: str | torch.device = "auto") -> torch.device:
     """The device to train on: ``"auto"`` picks CUDA, then Apple's MPS, then the CPU.
 
-    Any other value is checked: asking for ``"cuda"`` on a machine without one raises a
-    ``ValueError`` that says what is available.
+    ``"auto"`` yields to the environment variable ``CNNBOOK_DEVICE`` where it is set, so that
+    every notebook runs on the device a test run asks for (``make test-gpu`` sets ``cuda``; a
+    reader on a GPU machine can set ``cpu`` to reproduce the stored CPU outputs). Any other
+    value is checked: asking for ``"cuda"`` on a machine without one raises a ``ValueError``
+    that says what is available.
     """
+    wanted = os.environ.get(DEVICE_ENV) or "auto"
+    if isinstance(device, str) and device == "auto" and wanted != "auto":
+        try:
+            return choose_device(wanted)
+        except ValueError as error:
+            message = f"{DEVICE_ENV}={wanted!r} is set in the environment: {error}"
+            raise ValueError(message) from None
     if isinstance(device, str) and device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

@@ -105,6 +105,24 @@ def test_missing_data_error_names_every_place_and_the_fix(isolated: Path):
         data.load_fashion_mnist()
 
 
+def test_search_places_are_a_parameter(tmp_path: Path):
+    # The notebook shows the missing-data error this way: no working directory or module
+    # global is changed, and the caller's places are the ones reported.
+    places = [("$CNNBOOK_DATA", tmp_path / "env"), ("./data", None), ("Debian", tmp_path / "deb")]
+    with pytest.raises(DataNotFoundError) as info:
+        find_fashion_mnist(roots=places)
+    message = str(info.value)
+    assert f"{tmp_path / 'env'}  [$CNNBOOK_DATA]" in message
+    assert "./data (not set)" in message
+    assert f"{tmp_path / 'deb' / 'FashionMNIST' / 'raw'}  [Debian]" in message
+    assert str(data.DEBIAN_DIR) not in message
+    complete = tmp_path / "deb"
+    complete.mkdir()
+    for name in data.IDX_FILES:
+        (complete / name).write_bytes(b"")
+    assert set(find_fashion_mnist(roots=places)) == set(data.IDX_FILES)
+
+
 def test_missing_data_error_names_the_env_directory(isolated: Path, monkeypatch):
     monkeypatch.setenv(data.DATA_ENV, str(isolated / "typo"))
     with pytest.raises(DataNotFoundError, match="typo"):

@@ -63,6 +63,25 @@ def test_choose_device_prefers_cuda_then_mps_then_cpu(monkeypatch: pytest.Monkey
     assert choose_device(torch.device("cpu")) == torch.device("cpu")
 
 
+def test_auto_device_follows_the_environment(monkeypatch: pytest.MonkeyPatch):
+    # make test-gpu sets CNNBOOK_DEVICE=cuda so that every notebook's "auto" means the GPU, and
+    # fails loudly, naming the variable, where there is none.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("CNNBOOK_DEVICE", "cpu")
+    assert choose_device("auto") == torch.device("cpu")
+    assert choose_device("cuda") == torch.device("cuda")  # an explicit device wins
+    monkeypatch.setenv("CNNBOOK_DEVICE", "auto")
+    assert choose_device("auto") == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("CNNBOOK_DEVICE", "cuda")
+    with pytest.raises(ValueError, match="CNNBOOK_DEVICE='cuda' is set in the environment.*0 CUDA"):
+        choose_device("auto")
+    monkeypatch.setenv("CNNBOOK_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="CNNBOOK_DEVICE='tpu'.*must be 'auto', 'cpu'"):
+        choose_device("auto")
+
+
 def test_choose_device_rejects_missing_or_unknown_devices(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)

@@ -1,0 +1,46 @@
+"""The helpers every notebook uses: showing the package's source, and animations whose stored
+bytes do not depend on the library versions that drew them."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import torch
+
+from cnnbook.animate import animation_html
+from cnnbook.conv import conv2d
+from cnnbook.draw import SlidingWindowScene
+from cnnbook.notebook import show_source
+
+
+def test_show_source_is_the_code_in_a_markdown_block() -> None:
+    source = show_source(conv2d)
+    markdown = source._repr_markdown_()
+    assert markdown.startswith("**Source of `cnnbook.conv.conv2d`**")
+    body = markdown.split("```python\n", 1)[1].rsplit("\n```", 1)[0]
+    assert body == source.code.rstrip()
+    assert repr(source) == source.code
+    # No pre-rendered HTML: the reader's frontend highlights it, so no Pygments version is
+    # baked into the stored output.
+    assert not hasattr(source, "_repr_html_")
+
+
+def test_show_source_fence_is_longer_than_any_backtick_run() -> None:
+    def quoted() -> str:
+        """Markdown inside: ```python and ```` four."""
+        return "````"
+
+    markdown = show_source(quoted)._repr_markdown_()
+    fence = re.search(r"^(`+)python$", markdown, re.M).group(1)
+    assert len(fence) == 5 and markdown.rstrip().endswith(fence)
+
+
+def test_animation_frames_carry_no_software_version() -> None:
+    scene = SlidingWindowScene(torch.arange(9.0).reshape(3, 3), torch.ones(2, 2))
+    html = animation_html(scene, [0, 1])
+    frames = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=\\n]+)", html)
+    assert len(frames) == 2
+    for frame in frames:
+        png = base64.b64decode(frame.replace("\\n", ""))
+        assert png.startswith(b"\x89PNG") and b"Software" not in png and b"atplotlib" not in png
