@@ -63,3 +63,24 @@ def check_tensor(x: object, name: str, ndims: Sequence[int], layout: str) -> tor
             f"got shape {tuple(x.shape)} ({x.dim()} dimensions)"
         )
     return x
+
+
+def check_same_dtype_and_device(**tensors: torch.Tensor | None) -> None:
+    """Check that the tensors passed by name (``None`` skipped) share one dtype and one device.
+
+    PyTorch's ops refuse mixed arguments too; the ``ValueError`` here names both arguments and
+    what they hold, and says how to convert, instead of an error from deep inside the op.
+    """
+    named = [(name, t) for name, t in tensors.items() if t is not None]
+    first_name, first = named[0]
+    for name, t in named[1:]:
+        if t.dtype != first.dtype:
+            raise ValueError(
+                f"{first_name} is {first.dtype} but {name} is {t.dtype}: pass both in one dtype, "
+                f"e.g. {name}.to({first_name}.dtype)"
+            )
+        if t.device != first.device:
+            raise ValueError(
+                f"{first_name} is on {first.device} but {name} is on {t.device}: move both to one "
+                f"device, e.g. {name}.to({first_name}.device)"
+            )

@@ -17,12 +17,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from cnnbook.args import (
-    check_tensor,
-    non_negative_pair,
-    positive_int,
-    positive_pair,
-)
+from cnnbook.args import check_same_dtype_and_device, check_tensor, positive_int, positive_pair
+from cnnbook.shapes import check_groups, check_kernel_fits, conv_padding
 
 
 def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
@@ -44,69 +40,6 @@ def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         for j in range(Y.shape[1]):
             Y[i, j] = (X[i : i + h, j : j + w] * K).sum()
     return Y
-
-
-def conv_padding(
-    padding: str | int | Sequence[int],
-    kernel_size: tuple[int, int],
-    stride: tuple[int, int],
-    dilation: tuple[int, int],
-) -> tuple[int, int, int, int]:
-    """Turn a ``conv2d`` padding argument into ``(top, bottom, left, right)`` zero rows/columns.
-
-    ``'valid'`` means no padding. ``'same'`` pads ``dilation * (kernel - 1)`` in total along each
-    axis so the output keeps the input's size; when that total is odd, PyTorch puts the extra
-    row (column) at the bottom (right), and so do we.
-    """
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0, 0, 0, 0)
-        if padding == "same":
-            if stride != (1, 1):
-                raise ValueError(
-                    f"padding='same' needs stride 1, got stride={stride}: "
-                    "use an explicit padding with strided convolutions"
-                )
-            total_h = dilation[0] * (kernel_size[0] - 1)
-            total_w = dilation[1] * (kernel_size[1] - 1)
-            return (total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2)
-        raise ValueError(f"padding must be 'same', 'valid', an int or a pair, got {padding!r}")
-    ph, pw = non_negative_pair(padding, "padding")
-    return (ph, ph, pw, pw)
-
-
-def check_kernel_fits(
-    input_hw: tuple[int, int],
-    padding: tuple[int, int, int, int],
-    kernel_size: tuple[int, int],
-    dilation: tuple[int, int],
-) -> tuple[int, int]:
-    """Return the effective (dilated) kernel size, checking it fits the padded input.
-
-    ``padding`` is ``(top, bottom, left, right)`` as :func:`conv_padding` returns it. A kernel
-    larger than the padded input has no position at all: that is a ValueError, not an empty output.
-    """
-    (h, w), (top, bottom, left, right) = input_hw, padding
-    (kh, kw), (dh, dw) = kernel_size, dilation
-    eff_h, eff_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    padded_h, padded_w = h + top + bottom, w + left + right
-    if eff_h > padded_h or eff_w > padded_w:
-        raise ValueError(
-            f"kernel of (effective) size {(eff_h, eff_w)} is larger than the padded input of "
-            f"size {(padded_h, padded_w)} (input {(h, w)}, padding {(top + bottom, left + right)} "
-            f"in total, kernel {(kh, kw)}, dilation {(dh, dw)}): use a smaller kernel or "
-            "dilation, or more padding"
-        )
-    return eff_h, eff_w
-
-
-def check_groups(c_in: int, c_out: int, groups: int) -> None:
-    """Check that ``groups`` divides both channel counts, as ``nn.Conv2d`` requires."""
-    if c_in % groups or c_out % groups:
-        raise ValueError(
-            f"groups={groups} must divide both the input channels ({c_in}) and the output "
-            f"channels ({c_out}): choose groups among the common divisors of {c_in} and {c_out}"
-        )
 
 
 def check_conv_channels(
@@ -151,6 +84,7 @@ def conv2d(
     """
     check_tensor(input, "input", (3, 4), "(N, C_in, H, W) or (C_in, H, W)")
     check_tensor(weight, "weight", (4,), "(C_out, C_in / groups, k_h, k_w)")
+    check_same_dtype_and_device(input=input, weight=weight, bias=bias)
     unbatched = input.dim() == 3
     x = input.unsqueeze(0) if unbatched else input
     groups = positive_int(groups, "groups")

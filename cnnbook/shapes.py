@@ -25,43 +25,64 @@ from typing import NamedTuple
 from torch import nn
 
 from cnnbook.args import non_negative_pair, positive_int, positive_pair
-from cnnbook.conv import check_groups, check_kernel_fits, conv_padding
 
 IntOrPair = int | Sequence[int]
 
 
 class OutputShape(tuple):
-    """The output size ``(height, width)`` of a layer, plus what the layer leaves out.
+    """The output size ``(height, width)`` of a layer, plus the input rows/columns it never reads.
 
     It *is* the pair ``(height, width)``: it unpacks as ``h, w = shape``, indexes as
-    ``shape[0]``, and compares equal to ``(h, w)`` and to ``torch.Size([h, w])`` (the dropped
-    counts take no part in comparisons). Two extra attributes say how many input rows (columns)
-    at the bottom (right) edge no output element depends on:
+    ``shape[0]``, and compares equal to ``(h, w)`` and to ``torch.Size([h, w])`` (the extra
+    attributes take no part in comparisons). They say which input rows (columns) no output
+    element depends on, each axis counted on its own (as if the other axis read everything).
+    This is the book's one definition of "never read":
 
-    * ``dropped_rows``: the last input rows that no window reads, typically because the stride
-      does not fit the padded input evenly and the last window stops short of the edge (for a
-      transposed convolution: input rows whose every contribution is cropped by the padding);
-    * ``dropped_cols``: the same for the last columns.
+    * ``unread_rows``: the indices of *every* input row that no window reads. That includes rows
+      a stride skips *between* windows (a kernel shorter than the stride, or a dilated kernel
+      whose holes no other window fills) and the trailing rows below the last window. For a
+      transposed convolution: input rows whose every contribution is cropped by the padding.
+    * ``dropped_rows``: how many of them form the trailing block at the bottom edge, the rows
+      lost because the stride does not fit the padded input evenly.
+    * ``unread_cols`` and ``dropped_cols``: the same for columns (the right edge).
 
-    Each axis is counted on its own (as if the other axis read everything). Rows skipped
-    *between* read rows (a stride larger than the kernel, a dilated kernel's holes) are not
-    counted: only the unread block at the edge.
+    For ``k = 1``, stride 2 on 28 rows, ``unread_rows`` holds the 14 odd rows and
+    ``dropped_rows`` is 1 (row 27, after the last window at row 26).
     """
 
     dropped_rows: int
     dropped_cols: int
+    unread_rows: tuple[int, ...]
+    unread_cols: tuple[int, ...]
 
     def __new__(
-        cls, height: int, width: int, dropped_rows: int = 0, dropped_cols: int = 0
+        cls,
+        height: int,
+        width: int,
+        dropped_rows: int = 0,
+        dropped_cols: int = 0,
+        unread_rows: Sequence[int] = (),
+        unread_cols: Sequence[int] = (),
     ) -> OutputShape:
         self = super().__new__(cls, (height, width))
         self.dropped_rows = dropped_rows
         self.dropped_cols = dropped_cols
+        self.unread_rows = tuple(unread_rows)
+        self.unread_cols = tuple(unread_cols)
         return self
 
-    def __getnewargs__(self) -> tuple[int, int, int, int]:
-        # Lets copy and pickle rebuild the object with its dropped counts.
-        return (self[0], self[1], self.dropped_rows, self.dropped_cols)
+    @classmethod
+    def from_unread(
+        cls, height: int, width: int, size_hw: tuple[int, int], unread: tuple[Sequence[int], ...]
+    ) -> OutputShape:
+        """The shape whose trailing ``dropped_*`` counts are derived from the unread indices."""
+        (n_h, n_w), (rows, cols) = size_hw, unread
+        return cls(height, width, _trailing(rows, n_h), _trailing(cols, n_w), rows, cols)
+
+    def __getnewargs__(self) -> tuple:
+        # Lets copy and pickle rebuild the object with its extra attributes.
+        return (self[0], self[1], self.dropped_rows, self.dropped_cols, self.unread_rows,
+                self.unread_cols)  # fmt: skip
 
     @property
     def height(self) -> int:
@@ -74,9 +95,95 @@ class OutputShape(tuple):
         return self[1]
 
     def __repr__(self) -> str:
-        return (
+        text = (
             f"OutputShape(height={self[0]}, width={self[1]}, "
-            f"dropped_rows={self.dropped_rows}, dropped_cols={self.dropped_cols})"
+            f"dropped_rows={self.dropped_rows}, dropped_cols={self.dropped_cols}"
+        )
+        if self.unread_rows or self.unread_cols:
+            text += f", unread_rows={self.unread_rows}, unread_cols={self.unread_cols}"
+        return text + ")"
+
+
+def _trailing(unread: Sequence[int], n: int) -> int:
+    """How many of the ``unread`` indices form an unbroken block ending at index ``n - 1``."""
+    unread, count = set(unread), 0
+    while count < n and n - 1 - count in unread:
+        count += 1
+    return count
+
+
+def unread_by_windows(n: int, pad_before: int, kernel: int, stride: int, dilation: int,
+                      windows: int) -> tuple[int, ...]:  # fmt: skip
+    """Input rows along one axis that none of ``windows`` sliding windows reads.
+
+    In the padded axis the input occupies ``[pad_before, pad_before + n)`` and window ``w``
+    reads positions ``w * stride + a * dilation`` for ``a = 0 .. kernel - 1``: every row that
+    is not one of those positions is unread. (Convolution and pooling alike.)
+    """
+    read = {w * stride + a * dilation - pad_before for w in range(windows) for a in range(kernel)}
+    return tuple(i for i in range(n) if i not in read)
+
+
+def conv_padding(
+    padding: str | int | Sequence[int],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+) -> tuple[int, int, int, int]:
+    """Turn a ``conv2d`` padding argument into ``(top, bottom, left, right)`` zero rows/columns.
+
+    ``'valid'`` means no padding. ``'same'`` pads ``dilation * (kernel - 1)`` in total along each
+    axis so the output keeps the input's size; when that total is odd, PyTorch puts the extra
+    row (column) at the bottom (right), and so do we.
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(
+                    f"padding='same' needs stride 1, got stride={stride}: "
+                    "use an explicit padding with strided convolutions"
+                )
+            total_h = dilation[0] * (kernel_size[0] - 1)
+            total_w = dilation[1] * (kernel_size[1] - 1)
+            return (total_h // 2, total_h - total_h // 2, total_w // 2, total_w - total_w // 2)
+        raise ValueError(f"padding must be 'same', 'valid', an int or a pair, got {padding!r}")
+    ph, pw = non_negative_pair(padding, "padding")
+    return (ph, ph, pw, pw)
+
+
+def check_kernel_fits(
+    input_hw: tuple[int, int],
+    padding: tuple[int, int, int, int],
+    kernel_size: tuple[int, int],
+    dilation: tuple[int, int],
+) -> tuple[int, int]:
+    """Return the effective (dilated) kernel size, checking it fits the padded input.
+
+    ``padding`` is ``(top, bottom, left, right)`` as :func:`conv_padding` returns it. A kernel
+    larger than the padded input has no position at all: that is a ValueError, not an empty output.
+    """
+    (h, w), (top, bottom, left, right) = input_hw, padding
+    (kh, kw), (dh, dw) = kernel_size, dilation
+    eff_h, eff_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    padded_h, padded_w = h + top + bottom, w + left + right
+    if eff_h > padded_h or eff_w > padded_w:
+        raise ValueError(
+            f"kernel of (effective) size {(eff_h, eff_w)} is larger than the padded input of "
+            f"size {(padded_h, padded_w)} (input {(h, w)}, padding {(top + bottom, left + right)} "
+            f"in total, kernel {(kh, kw)}, dilation {(dh, dw)}): use a smaller kernel or "
+            "dilation, or more padding"
+        )
+    return eff_h, eff_w
+
+
+def check_groups(c_in: int, c_out: int, groups: int) -> None:
+    """Check that ``groups`` divides both channel counts, as ``nn.Conv2d`` requires."""
+    if c_in % groups or c_out % groups:
+        raise ValueError(
+            f"groups={groups} must divide both the input channels ({c_in}) and the output "
+            f"channels ({c_out}): choose groups among the common divisors of {c_in} and {c_out}"
         )
 
 
@@ -89,25 +196,6 @@ def effective_kernel_size(kernel_size: IntOrPair, dilation: IntOrPair = 1) -> tu
     kh, kw = positive_pair(kernel_size, "kernel_size")
     dh, dw = positive_pair(dilation, "dilation")
     return (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-
-
-def _trailing_dropped(
-    n: int, pad_before: int, kernel: int, stride: int, dilation: int, out: int
-) -> int:
-    """Input rows at the end of one axis that none of ``out`` windows reads.
-
-    Positions are counted in the padded input, where the input occupies
-    ``[pad_before, pad_before + n)``; window ``w`` reads positions ``w * stride + a * dilation``
-    for ``a = 0 .. kernel - 1``. For each tap ``a`` the last window whose tap is still inside the
-    input gives that tap's last row; the dropped rows are those below the lowest of them.
-    """
-    last_row = pad_before + n - 1
-    last_read = -1
-    for a in range(kernel):
-        window = min(out - 1, (last_row - a * dilation) // stride)
-        if window >= 0 and window * stride + a * dilation >= pad_before:
-            last_read = max(last_read, window * stride + a * dilation)
-    return n if last_read < 0 else last_row - last_read
 
 
 def conv_output_shape(
@@ -132,12 +220,10 @@ def conv_output_shape(
     padded_h, padded_w = n_h + top + bottom, n_w + left + right
     out_h = (padded_h - eff_h) // sh + 1
     out_w = (padded_w - eff_w) // sw + 1
-    return OutputShape(
-        out_h,
-        out_w,
-        _trailing_dropped(n_h, top, kh, sh, dh, out_h),
-        _trailing_dropped(n_w, left, kw, sw, dw, out_w),
-    )
+    return OutputShape.from_unread(out_h, out_w, (n_h, n_w), (
+        unread_by_windows(n_h, top, kh, sh, dh, out_h),
+        unread_by_windows(n_w, left, kw, sw, dw, out_w),
+    ))  # fmt: skip
 
 
 def formula_output_shape(
@@ -166,22 +252,18 @@ def formula_output_shape(
     return ((n_h - kh + ph + sh) // sh, (n_w - kw + pw + sw) // sw)
 
 
-def _transposed_dropped(
+def _transposed_unread(
     n: int, kernel: int, stride: int, padding: int, dilation: int, out: int
-) -> int:
-    """Input rows at the end of one axis whose every tap falls outside the cropped output.
+) -> tuple[int, ...]:
+    """Input rows along one axis whose every tap falls outside the cropped output.
 
     Input row ``i`` adds its kernel patch to the uncropped output rows ``i * s + a * d``
     (``a = 0 .. k - 1``); the output keeps uncropped rows ``[padding, padding + out)``.
     """
-    dropped = 0
-    for i in range(n - 1, -1, -1):
-        first_tap = max(0, -((i * stride - padding) // dilation))  # ceil((p - i s) / d)
-        last_tap = min(kernel - 1, (padding + out - 1 - i * stride) // dilation)
-        if first_tap <= last_tap:
-            break
-        dropped += 1
-    return dropped
+    kept = range(padding, padding + out)
+    return tuple(
+        i for i in range(n) if not any(i * stride + a * dilation in kept for a in range(kernel))
+    )
 
 
 def conv_transpose_output_shape(
@@ -225,12 +307,10 @@ def conv_transpose_output_shape(
             f"rows/columns, and cropping {(2 * ph, 2 * pw)} of them leaves {(out_h, out_w)}: "
             "use less padding"
         )
-    return OutputShape(
-        out_h,
-        out_w,
-        _transposed_dropped(n_h, kh, sh, ph, dh, out_h),
-        _transposed_dropped(n_w, kw, sw, pw, dw, out_w),
-    )
+    return OutputShape.from_unread(out_h, out_w, (n_h, n_w), (
+        _transposed_unread(n_h, kh, sh, ph, dh, out_h),
+        _transposed_unread(n_w, kw, sw, pw, dw, out_w),
+    ))  # fmt: skip
 
 
 def inverse_output_padding(
@@ -303,12 +383,10 @@ def pool_output_shape(
             f"per side, kernel {(kh, kw)}, dilation {(dh, dw)}): output would be "
             f"{(out_h, out_w)}; use a smaller window or dilation, or ceil_mode=True"
         )
-    return OutputShape(
-        out_h,
-        out_w,
-        _trailing_dropped(n_h, ph, kh, sh, dh, out_h),
-        _trailing_dropped(n_w, pw, kw, sw, dw, out_w),
-    )
+    return OutputShape.from_unread(out_h, out_w, (n_h, n_w), (
+        unread_by_windows(n_h, ph, kh, sh, dh, out_h),
+        unread_by_windows(n_w, pw, kw, sw, dw, out_w),
+    ))  # fmt: skip
 
 
 @dataclass(frozen=True)

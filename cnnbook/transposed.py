@@ -20,8 +20,7 @@ from collections.abc import Sequence
 import torch
 
 from cnnbook.args import check_tensor, non_negative_pair, positive_int, positive_pair
-from cnnbook.conv import conv_padding
-from cnnbook.shapes import conv_output_shape, conv_transpose_output_shape
+from cnnbook.shapes import conv_output_shape, conv_padding, conv_transpose_output_shape
 
 
 def trans_conv(

@@ -119,3 +119,11 @@ def test_corr2d_errors() -> None:
         corr2d(torch.zeros(2, 5), torch.zeros(3, 3))
     with pytest.raises(ValueError, match=r"X must have shape \(height, width\)"):
         corr2d(torch.zeros(1, 2, 5), torch.zeros(3, 3))
+
+
+def test_conv2d_mixed_dtypes_name_both_arguments() -> None:
+    x = torch.ones(1, 1, 4, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"input is torch.float64 but weight is torch.float32"):
+        conv2d(x, torch.ones(1, 1, 2, 2))
+    with pytest.raises(ValueError, match=r"input is torch.float32 but bias is torch.float64"):
+        conv2d(x.float(), torch.ones(1, 1, 2, 2), bias=torch.zeros(1, dtype=torch.float64))

@@ -84,7 +84,8 @@ def check_dropped_by_brute_force(
     output_shape: Callable[..., OutputShape],
     read_flags: Callable[[dict], torch.Tensor],
 ) -> None:
-    """On 5 valid random geometries, the counted dropped rows/columns equal the trailing unread.
+    """On 5 valid random geometries, the unread rows/columns are those no window reads, and the
+    dropped ones are the trailing block of them.
 
     ``read_flags(axis_args)`` gets the arguments of one axis (:func:`one_axis`) and returns, for
     each input row along it, whether some window reads it.
@@ -96,8 +97,12 @@ def check_dropped_by_brute_force(
             shape = output_shape(**args)
         except ValueError:
             continue
-        for axis, dropped in ((0, shape.dropped_rows), (1, shape.dropped_cols)):
-            assert dropped == trailing_false(read_flags(one_axis(args, axis))), (args, axis)
+        for axis, dropped, unread in ((0, shape.dropped_rows, shape.unread_rows),
+                                      (1, shape.dropped_cols, shape.unread_cols)):
+            flags = read_flags(one_axis(args, axis))
+            assert dropped == trailing_false(flags), (args, axis)
+            # "Never read", the book's one definition: every row no window touches.
+            assert unread == tuple(i for i, read in enumerate(flags) if not read), (args, axis)
         checked += 1
 
 
@@ -190,6 +195,19 @@ def test_conv_dropped_rows_by_brute_force(seed: int) -> None:
     check_dropped_by_brute_force(
         random.Random(1000 + seed), random_conv_args, conv_output_shape, read_flags
     )
+
+
+def test_unread_rows_include_those_a_stride_skips() -> None:
+    shape = conv_output_shape(28, 1, stride=2)
+    assert shape.unread_rows == tuple(range(1, 28, 2)) and shape.dropped_rows == 1
+    # Chapter 01's explorer: 9 x 9 input, kernel 1 x 2, padding 1, stride 2, dilation 3. Rows:
+    # six windows at padded rows 0, 2, .., 10 read input rows 1, 3, 5, 7 (row 9 is padding).
+    shape = conv_output_shape((9, 9), (1, 2), stride=2, padding=1, dilation=3)
+    assert shape.unread_rows == (0, 2, 4, 6, 8) and shape.dropped_rows == 1
+    # Columns: windows at padded 0, 2, 4, 6 with taps +0 and +3 read padded 0, 2..7, 9, i.e.
+    # input columns 1..6 and 8; columns 0 and 7 are never read, and none trails.
+    assert shape.unread_cols == (0, 7) and shape.dropped_cols == 0
+    assert conv_output_shape(8, 3, stride=2, padding=1).unread_rows == ()
 
 
 def test_conv_dropped_rows_examples() -> None:
