@@ -2,9 +2,14 @@
 
 Times :func:`cnnbook.conv.conv2d` against :func:`torch.nn.functional.conv2d` and
 :func:`cnnbook.transposed.conv_transpose2d` against :func:`torch.nn.functional.conv_transpose2d`
-on one (8, 16, 64, 64) float32 input with 32 kernels of 3x3 (padding 1). The two sides of each
-pair run alternately in one process, so that a slow spell of the machine hits both; each figure
-is the median over the repeats. Prints the times and the ratio ours / PyTorch (target: within 5x).
+on one (8, 16, 64, 64) float32 input with 32 kernels of 3x3: padding 1, and for the transposed
+convolution also the up-sampling case (stride 2, padding 1, output_padding 1), where the input
+is spread out with zeros first. The two sides of each pair run alternately in one process, so
+that a slow spell of the machine hits both; each figure is the median over the repeats.
+
+Prints the times and the ratio ours / PyTorch, and flags every ratio above 20: the teaching ops
+are written to be read, and within 20 times PyTorch's speed is all they aim for (the book trains
+with PyTorch's own layers).
 
 Run: ``python benchmarks/bench_conv.py [--repeats 30] [--threads N]``.
 """
@@ -22,7 +27,7 @@ import torch.nn.functional as F
 from cnnbook.conv import conv2d
 from cnnbook.transposed import conv_transpose2d
 
-TARGET_RATIO = 5.0
+MAX_RATIO = 20.0
 
 
 def time_once(fn: Callable[[], torch.Tensor]) -> float:
@@ -48,7 +53,7 @@ def compare(
 
 
 def main() -> None:
-    """Run both comparisons and print a small table."""
+    """Run the comparisons and print a small table of ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30, help="timed calls per function")
     parser.add_argument("--warmup", type=int, default=3, help="untimed calls per function")
@@ -61,6 +66,7 @@ def main() -> None:
     weight = torch.randn(32, 16, 3, 3, generator=generator)  # conv2d: (C_out, C_in, k, k)
     weight_t = torch.randn(16, 32, 3, 3, generator=generator)  # transposed: (C_in, C_out, k, k)
     bias = torch.randn(32, generator=generator)
+    up = dict(stride=2, padding=1, output_padding=1)
 
     cases = {
         "conv2d": (
@@ -71,20 +77,23 @@ def main() -> None:
             lambda: conv_transpose2d(x, weight_t, bias, padding=1),
             lambda: F.conv_transpose2d(x, weight_t, bias, padding=1),
         ),
+        "conv_transpose2d s2": (
+            lambda: conv_transpose2d(x, weight_t, bias, **up),
+            lambda: F.conv_transpose2d(x, weight_t, bias, **up),
+        ),
     }
     print(
-        f"input {tuple(x.shape)} float32, 32 kernels 3x3, padding 1, CPU, "
-        f"{torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"input {tuple(x.shape)} float32, 32 kernels 3x3, padding 1 (s2: stride 2, "
+        f"output_padding 1), CPU, {torch.get_num_threads()} threads, torch {torch.__version__}, "
         f"median of {args.repeats} alternating runs"
     )
-    header = f"{'op':<18}{'cnnbook (ms)':>14}{'PyTorch (ms)':>14}{'ratio':>8}"
-    print(f"{header}  within {TARGET_RATIO:g}x")
+    print(f"{'op':<21}{'cnnbook (ms)':>14}{'PyTorch (ms)':>14}{'ours/PyTorch':>14}")
     with torch.inference_mode():
         for name, (ours, theirs) in cases.items():
             ours_s, theirs_s = compare(ours, theirs, args.repeats, args.warmup)
             ratio = ours_s / theirs_s
-            verdict = "yes" if ratio <= TARGET_RATIO else "NO"
-            print(f"{name:<18}{ours_s * 1e3:>14.2f}{theirs_s * 1e3:>14.2f}{ratio:>8.2f}  {verdict}")
+            flag = f"  above {MAX_RATIO:g}x" if ratio > MAX_RATIO else ""
+            print(f"{name:<21}{ours_s * 1e3:>14.2f}{theirs_s * 1e3:>14.2f}{ratio:>14.2f}{flag}")
 
 
 if __name__ == "__main__":

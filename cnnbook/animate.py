@@ -15,7 +15,8 @@ from tempfile import TemporaryDirectory
 from IPython.display import HTML
 from matplotlib.animation import FuncAnimation, HTMLWriter
 
-from cnnbook.draw import Scene
+from cnnbook.draw.primitives import PNG_METADATA
+from cnnbook.draw.scene import Scene
 
 # matplotlib's player takes its button icons from a Font Awesome stylesheet on a CDN; the book
 # makes no third-party request, so the icons become plain Unicode symbols.
@@ -50,12 +51,12 @@ def animation_html(
         repeat=False,
     )
     fig.set_dpi(scene.dpi)
-    # What ``to_jshtml`` does, with one change: the PNG frames carry no "Software: matplotlib
-    # x.y" tag, so that the stored page does not change with every matplotlib release.
+    # What ``to_jshtml`` does, with one change: the PNG frames carry the book's PNG metadata
+    # (no "Software: matplotlib x.y" tag), like every other picture the book stores.
     writer = HTMLWriter(fps=1000 / interval, embed_frames=True, default_mode="once")
     with TemporaryDirectory() as folder:
         path = Path(folder, "animation.html")
-        animation.save(str(path), writer=writer, savefig_kwargs={"metadata": {"Software": None}})
+        animation.save(str(path), writer=writer, savefig_kwargs={"metadata": PNG_METADATA})
         return self_contained(path.read_text())
 
 

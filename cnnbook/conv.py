@@ -281,3 +281,30 @@ def depthwise_separable_conv2d(
         groups=c_in,
     )
     return conv2d(depthwise, pointwise_weight, pointwise_bias)
+
+
+def dilated_stack_paths(dilations: Sequence[int], kernel_size: int = 3) -> torch.Tensor:
+    """For one output pixel of a stack of dilated convolutions: how many paths reach each input.
+
+    The stack has one ``kernel_size`` x ``kernel_size`` single-channel convolution per entry of
+    ``dilations`` (stride 1, no padding, every weight 1), on an input just large enough for one
+    output pixel. The answer is found by brute force: the gradient of that output pixel with
+    respect to the input, computed by autograd through :func:`conv2d`. With all weights 1 (all
+    positive, so no contributions cancel), the gradient at an input pixel is the number of
+    chains of taps, one tap per layer, that link it to the output: zero exactly on the pixels
+    the stack never reads (the holes of the gridding effect). Returns an int64 tensor of the
+    receptive field's size, ``1 + sum_l d_l (k - 1)`` on each side.
+    """
+    k = positive_int(kernel_size, "kernel_size")
+    rates = [positive_int(d, f"dilations[{index}]") for index, d in enumerate(dilations)]
+    if not rates:
+        raise ValueError("dilations is empty: give one dilation rate per layer, e.g. (1, 2, 3)")
+    size = 1 + sum(d * (k - 1) for d in rates)
+    # float64 keeps the counts exact (they are products of small integers, far below 2**53).
+    x = torch.zeros((1, 1, size, size), dtype=torch.float64, requires_grad=True)
+    ones = torch.ones((1, 1, k, k), dtype=torch.float64)
+    y = x
+    for d in rates:
+        y = conv2d(y, ones, dilation=d)
+    y.sum().backward()  # y is the single output pixel
+    return x.grad[0, 0].round().to(torch.int64)

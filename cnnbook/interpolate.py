@@ -9,24 +9,27 @@ Two levels, as in the rest of the package:
   neighbouring samples and their weights, so a picture can show where a value comes from.
 * :func:`interpolate` resizes whole batches with the semantics of
   :func:`torch.nn.functional.interpolate` for the modes ``nearest``, ``linear``, ``bilinear`` and
-  ``trilinear``. It works separably: one 1-D pass per spatial axis, each a gather of two
-  neighbours per output position and a weighted sum. Bilinear is linear along the width, then
-  along the height; the order does not change the result (up to rounding) because each pass is
-  a linear map acting on a different axis.
+  ``trilinear``: neighbours times weights, one spatial axis at a time. Along each axis every
+  output position has a source coordinate, hence two neighbouring input indices and a weight
+  ``t``; the two neighbours are gathered for all positions at once and blended by
+  :func:`lerp`. Bilinear is linear along the width, then along the height; the order does not
+  change the result (up to rounding) because each pass is a linear map acting on a different
+  axis. ``nearest`` gathers one neighbour and blends nothing.
 
-Coordinates follow PyTorch exactly (see :func:`source_coordinates` and :func:`nearest_indices`):
-output position ``i`` reads the input at ``src = (i + 0.5) * scale - 0.5`` (clamped at 0) with
-``align_corners=False``, and at ``src = i * (in - 1) / (out - 1)`` with ``align_corners=True``;
-``nearest`` reads index ``floor(i * scale)`` (PyTorch's legacy rule, with the two shortcuts of
-its 2-D kernel). ``scale`` is ``in / out``, or ``1 / scale_factor`` when a scale factor is given.
-None of this calls ``F.interpolate`` or ``F.grid_sample``.
+Coordinates follow PyTorch's formulas (see :func:`source_coordinates` and
+:func:`nearest_indices`): output position ``i`` reads the input at ``src = (i + 0.5) * scale -
+0.5`` (clamped at 0) with ``align_corners=False``, and at ``src = i * (in - 1) / (out - 1)`` with
+``align_corners=True``; ``nearest`` reads index ``floor(i * scale)`` (PyTorch's legacy rule, with
+the two shortcuts of its 2-D kernel). ``scale`` is ``in / out``, or ``1 / scale_factor`` when a
+scale factor is given. ``nearest`` copies exactly the values PyTorch copies; the linear modes
+agree with PyTorch up to rounding (its compiled kernels may fuse a multiply and an add that these
+tensor operations round separately). None of this calls ``F.interpolate`` or ``F.grid_sample``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import torch
 
@@ -233,38 +236,79 @@ def source_coordinates(
     ``dtype`` (float32 for float32/half inputs, as PyTorch does). When the sizes are equal the
     output is a copy (``src = i``), whatever ``scale_factor`` says.
     """
-    if out_size == in_size:
-        return torch.arange(out_size, dtype=dtype)
     i = torch.arange(out_size, dtype=dtype)
+    if out_size == in_size:
+        return i
     if align_corners:
         if out_size == 1:
             return torch.zeros(1, dtype=dtype)
-        scale = torch.tensor(float(in_size - 1), dtype=dtype) / (out_size - 1)
-        return scale * i
+        return torch.tensor(float(in_size - 1), dtype=dtype) / (out_size - 1) * i
     scale = _scale(in_size, out_size, scale_factor, dtype)
-    if dtype == torch.float32:
-        # PyTorch's x86 CPU kernels are built with fused multiply-add, which rounds
-        # scale * (i + 0.5) - 0.5 once instead of twice. The product of two floats is exact in
-        # double, so computing in double and rounding once to float gives the same bits.
-        src = (scale.double() * (i.double() + 0.5) - 0.5).float()
-    else:
-        src = scale * (i + 0.5) - 0.5
-    return src.clamp(min=0)
+    return (scale * (i + 0.5) - 0.5).clamp(min=0)
 
 
-def _linear_indices_weights(
+def linear_neighbours(
     in_size: int,
     out_size: int,
-    align_corners: bool,
-    scale_factor: float | None,
-    dtype: torch.dtype,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """For each output index: the two input indices ``i0, i1`` and their weights ``w0, w1``."""
+    align_corners: bool = False,
+    scale_factor: float | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For each output index: the input indices ``i0 <= i1`` on either side of it, and ``t``.
+
+    ``i0 = floor(src)`` and ``i1 = i0 + 1``, both capped at the last input index, and ``t = src -
+    i0`` is how far the source coordinate lies from ``i0`` towards ``i1``: the output is
+    ``lerp(x[i0], x[i1], t)``.
+    """
     src = source_coordinates(in_size, out_size, align_corners, scale_factor, dtype)
     i0 = src.floor().long().clamp(max=in_size - 1)
-    w1 = (src - i0).clamp(0, 1)
-    i1 = torch.where(i0 < in_size - 1, i0 + 1, i0)
-    return i0, i1, 1 - w1, w1
+    i1 = (i0 + 1).clamp(max=in_size - 1)
+    return i0, i1, (src - i0).clamp(0, 1)
+
+
+def take_along(x: torch.Tensor, axis: int, index: torch.Tensor) -> torch.Tensor:
+    """``x.index_select(axis, index)``: the slices of ``x`` at the positions ``index``.
+
+    On the last axis ``gather``, with the index repeated over the other axes (a view, no copy),
+    gives the same result faster: ``index_select`` would copy one element at a time there.
+    """
+    index = index.to(x.device)
+    if axis != x.dim() - 1:
+        return x.index_select(axis, index)
+    return x.gather(axis, index.expand(*x.shape[:-1], len(index)))
+
+
+def _check_mode(X: torch.Tensor, mode: str, align_corners: bool | None) -> bool | None:
+    """Check ``mode`` against ``X`` and ``align_corners``; return ``align_corners`` filled in.
+
+    The linear modes default to ``align_corners=False`` and need a floating-point input;
+    ``nearest`` has no ``align_corners`` and rejects one.
+    """
+    if mode not in _MODE_DIMS:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, _MODE_DIMS))}; got {mode!r}")
+    if X.dim() not in _MODE_DIMS[mode]:
+        raise ValueError(
+            f"mode={mode!r} needs a {_MODE_DIMS[mode][0]}-D input "
+            f"{_MODE_LAYOUTS[_MODE_DIMS[mode][0]]}, got shape {tuple(X.shape)} ({X.dim()}-D): "
+            f"use mode={_LINEAR_FOR_DIMS[X.dim()]!r} or 'nearest' for this input"
+        )
+    if min(X.shape[2:]) < 1:
+        raise ValueError(f"X must have non-empty spatial dimensions, got shape {tuple(X.shape)}")
+    if mode == "nearest":
+        if align_corners is not None:
+            raise ValueError(
+                "align_corners only applies to the linear modes (linear, bilinear, trilinear); "
+                "leave it as None with mode='nearest'"
+            )
+        return None
+    if align_corners is not None and not isinstance(align_corners, bool):
+        raise ValueError(f"align_corners must be True, False or None, got {align_corners!r}")
+    if not X.is_floating_point():
+        raise ValueError(
+            f"mode={mode!r} needs a floating-point input, got dtype {X.dtype}: "
+            "convert it first, e.g. X.float()"
+        )
+    return bool(align_corners)
 
 
 def _output_sizes(
@@ -272,6 +316,7 @@ def _output_sizes(
     size: int | Sequence[int] | None,
     scale_factor: Number | Sequence[Number] | None,
 ) -> tuple[list[int], list[float | None]]:
+    """The output's spatial sizes, and the scale factor per axis (``None`` where ``size`` given)."""
     spatial = X.dim() - 2
     in_sizes = list(X.shape[2:])
     if (size is None) == (scale_factor is None):
@@ -311,58 +356,6 @@ def _output_sizes(
     return sizes, factors
 
 
-# Output elements per chunk of planes (4 MiB of float32): small enough that a chunk's
-# temporaries are recycled by the allocator rather than being fresh memory (page faults) on
-# every call, large enough that few torch ops run (each multi-threaded op has a fixed cost).
-_CHUNK = 1 << 20
-
-
-def _as_3d(y: torch.Tensor, axis: int) -> torch.Tensor:
-    """``y`` viewed as ``(before, axis, after)``, grouping the dimensions around ``axis``."""
-    return y.reshape(math.prod(y.shape[:axis]), y.shape[axis], math.prod(y.shape[axis + 1 :]))
-
-
-def _select(
-    src: torch.Tensor, index: torch.Tensor, out: torch.Tensor | None = None
-) -> torch.Tensor:
-    """``src[:, index, :]`` for a 3-D ``src``, with the torch op that is fastest on the CPU.
-
-    ``index_select`` copies contiguous runs of ``after`` elements; when ``after`` is 1 (the last
-    axis) it degrades to one element at a time, and ``gather`` with the index broadcast (a
-    stride-0 view) to the output's shape is several times faster.
-    """
-    if src.shape[2] == 1:
-        # As 2-D, so that the gathered axis is the innermost one: much faster than with a
-        # trailing dimension of size 1.
-        before, n_out = src.shape[0], index.shape[0]
-        index = index.view(1, n_out).expand(before, n_out)
-        out2 = None if out is None else out.view(before, n_out)
-        return torch.gather(src.view(before, -1), 1, index, out=out2).view(before, n_out, 1)
-    return torch.index_select(src, 1, index, out=out)
-
-
-class _Pass(NamedTuple):
-    """One 1-D resampling pass along ``axis``: ``w0 * y[i0] + w1 * y[i1]``, or ``y[i0]``."""
-
-    axis: int
-    i0: torch.Tensor
-    i1: torch.Tensor | None = None
-    w0: torch.Tensor | None = None
-    w1: torch.Tensor | None = None
-
-    def __call__(self, y: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-        shape = list(y.shape)
-        shape[self.axis] = self.i0.shape[0]
-        src = _as_3d(y, self.axis)
-        out3 = None if out is None else out.view(src.shape[0], self.i0.shape[0], src.shape[2])
-        result = _select(src, self.i0, out=out3)
-        if self.i1 is not None:
-            w0 = self.w0.to(y.dtype).view(-1, 1)
-            w1 = self.w1.to(y.dtype).view(-1, 1)
-            result.mul_(w0).addcmul_(_select(src, self.i1), w1)  # in place in the output
-        return result.view(shape)
-
-
 def interpolate(
     X: torch.Tensor,
     size: int | Sequence[int] | None = None,
@@ -380,60 +373,18 @@ def interpolate(
     of the linear modes (default False); ``nearest`` has none and rejects it.
     """
     check_tensor(X, "X", (3, 4, 5), "(N, C, L), (N, C, H, W) or (N, C, D, H, W)")
-    if mode not in _MODE_DIMS:
-        raise ValueError(f"mode must be one of {', '.join(map(repr, _MODE_DIMS))}; got {mode!r}")
-    if X.dim() not in _MODE_DIMS[mode]:
-        raise ValueError(
-            f"mode={mode!r} needs a {_MODE_DIMS[mode][0]}-D input "
-            f"{_MODE_LAYOUTS[_MODE_DIMS[mode][0]]}, got shape {tuple(X.shape)} ({X.dim()}-D): "
-            f"use mode={_LINEAR_FOR_DIMS[X.dim()]!r} or 'nearest' for this input"
-        )
-    if mode == "nearest":
-        if align_corners is not None:
-            raise ValueError(
-                "align_corners only applies to the linear modes (linear, bilinear, trilinear); "
-                "leave it as None with mode='nearest'"
-            )
-    else:
-        if align_corners is None:
-            align_corners = False
-        if not isinstance(align_corners, bool):
-            raise ValueError(f"align_corners must be True, False or None, got {align_corners!r}")
-        if not X.is_floating_point():
-            raise ValueError(
-                f"mode={mode!r} needs a floating-point input, got dtype {X.dtype}: "
-                "convert it first, e.g. X.float()"
-            )
-    if min(X.shape[2:]) < 1:
-        raise ValueError(f"X must have non-empty spatial dimensions, got shape {tuple(X.shape)}")
+    align_corners = _check_mode(X, mode, align_corners)
     sizes, factors = _output_sizes(X, size, scale_factor)
-    spatial = X.dim() - 2
-    # Plan one 1-D pass per axis that changes, the last (fastest-varying) axis first. Axes are
-    # counted in the (N * C, *spatial) view below, hence 1 + d.
-    passes = []
-    for d in reversed(range(spatial)):
-        in_n, out_n = X.shape[2 + d], sizes[d]
+    # A copy to work on; the linear modes compute float16 and bfloat16 in float32 (as PyTorch
+    # does) and round once at the end.
+    y = X.to(X.dtype if mode == "nearest" else _opmath(X.dtype), copy=True)
+    for axis in reversed(range(2, X.dim())):  # the last axis (the width) first
+        n_in, n_out, factor = X.shape[axis], sizes[axis - 2], factors[axis - 2]
         if mode == "nearest":
-            index = nearest_indices(in_n, out_n, factors[d], shortcuts=X.dim() == 4)
-            if out_n != in_n or not torch.equal(index, torch.arange(in_n)):
-                passes.append(_Pass(1 + d, index))
-        elif out_n != in_n:  # the linear kernels copy an axis whose size does not change
-            opmath = _opmath(X.dtype)
-            weights = _linear_indices_weights(in_n, out_n, align_corners, factors[d], opmath)
-            passes.append(_Pass(1 + d, *weights))
-    x = X
-    if mode != "nearest" and X.dtype in (torch.float16, torch.bfloat16):
-        x = x.float()  # compute in float32 and round once at the end
-    planes = x.reshape(-1, *X.shape[2:])
-    y = torch.empty(planes.shape[0], *sizes, dtype=x.dtype)
-    if not passes:
-        y.copy_(planes)
-    # A few planes at a time through all the passes, the last one writing into y directly.
-    step = max(1, _CHUNK // math.prod(sizes))
-    for start in range(0, planes.shape[0] if passes else 0, step):
-        part = planes[start : start + step]
-        for one_pass in passes[:-1]:
-            part = one_pass(part)
-        passes[-1](part, out=y[start : start + step])
-    y = y.reshape(*X.shape[:2], *sizes)
+            index = nearest_indices(n_in, n_out, factor, shortcuts=X.dim() == 4)
+            y = take_along(y, axis, index)
+        elif n_out != n_in:  # PyTorch copies an axis whose size does not change
+            i0, i1, t = linear_neighbours(n_in, n_out, align_corners, factor, y.dtype)
+            t = t.to(y.device).view(-1, *[1] * (X.dim() - 1 - axis))  # one t per slice of axis
+            y = lerp(take_along(y, axis, i0), take_along(y, axis, i1), t)
     return y.to(X.dtype)

@@ -29,11 +29,10 @@ def register_figure_display() -> None:
     from matplotlib.figure import Figure
 
     def png(fig: Figure) -> bytes:
-        import io
+        # Imported on first use: the drawing package loads the ops, which `import cnnbook` does not.
+        from cnnbook.draw.primitives import figure_png
 
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight")
-        return buffer.getvalue()
+        return figure_png(fig, dpi=fig.dpi, tight=True)
 
     shell.display_formatter.formatters["image/png"].for_type(Figure, png)
 

@@ -362,9 +362,9 @@ def pool_output_shape(
         raise ValueError(f"ceil_mode must be True or False, got {ceil_mode!r}")
     if ph > kh // 2 or pw > kw // 2:
         raise ValueError(
-            f"pooling padding {(ph, pw)} must be at most half the kernel size {(kh, kw)}, i.e. "
-            f"at most {(kh // 2, kw // 2)}: a window made mostly of padding pools nothing real; "
-            "use less padding or a larger window"
+            f"pooling padding {(ph, pw)} is more than half the window {(kh, kw)}: it must be at "
+            f"most half the kernel size, {(kh // 2, kw // 2)}, since a window made mostly of "
+            "padding pools nothing real; use less padding or a larger window"
         )
     eff_h, eff_w = effective_kernel_size((kh, kw), (dh, dw))
     outs = []
@@ -378,10 +378,10 @@ def pool_output_shape(
     out_h, out_w = outs
     if out_h < 1 or out_w < 1:
         raise ValueError(
-            f"pooling window of (effective) size {(eff_h, eff_w)} does not fit the padded input "
+            f"pooling window of (effective) size {(eff_h, eff_w)} is larger than the padded input "
             f"of size {(n_h + 2 * ph, n_w + 2 * pw)} (input {(n_h, n_w)}, padding {(ph, pw)} "
-            f"per side, kernel {(kh, kw)}, dilation {(dh, dw)}): output would be "
-            f"{(out_h, out_w)}; use a smaller window or dilation, or ceil_mode=True"
+            f"per side, kernel {(kh, kw)}, dilation {(dh, dw)}), so it does not fit the padded "
+            "input even once; use a smaller window or dilation, or ceil_mode=True"
         )
     return OutputShape.from_unread(out_h, out_w, (n_h, n_w), (
         unread_by_windows(n_h, ph, kh, sh, dh, out_h),

@@ -1,73 +1,191 @@
-"""Training and evaluating a classifier: fast on the data at hand, with live feedback.
+"""Training a classifier: the textbook loop, driven by a recipe, fast on the data at hand.
 
-:func:`train` is the source's training recipe (cross-entropy, mini-batch SGD, test accuracy
-after every epoch) organised so that the time goes into the network and not around it:
+A :class:`Recipe` says how to train (optimizer, learning rate, epochs, batch size, weight decay,
+schedule, augmentation, initialisation): :data:`CLASSIC` is the original article's recipe for
+LeNet, :data:`MODERN` the modern LeNet's. :func:`train` runs a recipe epoch by epoch:
+:func:`train_epoch` (forward, loss, backward, update, batch after batch), then :func:`evaluate`
+(the test accuracy), then the report (:class:`cnnbook.live_report.LiveReport`).
+
+The time goes into the network and not around it:
 
 * the data sit on the device as whole tensors and batches are cut by indexing
   (:class:`cnnbook.data.BatchIterator`), with no worker processes and no per-image Python work;
 * the loss and the number of correct predictions are summed *on the device*; the host reads them
-  only a few times per epoch (to draw and to check that the loss is finite), not after every batch
-  as the source does (each read waits for the device to finish: a "host sync");
+  only a few times per epoch (to draw and to check that the loss is finite), not after every
+  batch as d2l's loop does (each read waits for the device to finish: a "host sync");
 * evaluation runs under ``torch.inference_mode`` in large batches;
-* on the CPU, freed memory is kept for the next step instead of being returned to the operating
-  system and faulted back in (:func:`reuse_freed_memory`);
-* channels-last tensors (on by default on CPU and CUDA, about 15% faster convolutions here);
-  optionally bf16 autocast and ``torch.compile`` (off by default: on this 2-core CPU, compiling
-  takes 5-35 s and saves about 0.1-0.3 s per epoch).
+* the weights are stored channels-last on CPU and CUDA, the layout their convolution kernels
+  prefer; bf16 autocast and ``torch.compile`` are options.
 
-:func:`train_source_style` is the source's loop written out faithfully (DataLoader input, a timer
-around each step, two host syncs per batch, evaluation through the loader); ``python -m cnnbook
-bench`` times both.
-
-Throughput is reported two ways. ``examples_per_sec`` is the source's figure: training examples
-divided by the time of the timed training work. Our timer runs over whole epochs of training
-(fetching batches included, evaluation and drawing excluded, the device synchronised before the
-clock stops); the source's runs around each step only, so it leaves out fetching the batch.
-``wall_seconds`` is end-to-end: the whole call, evaluation, set-up and warm-up included.
-
-What the time goes into, measured on the 2-core CPU this book was built on
-(``python -m cnnbook bench``): the source's loop spends about 17 ms per batch of 256 in its timed
-steps, of which under 8 ms is the network's arithmetic (the bare step of :func:`bare_step_rate`)
-and the rest is the 4 DataLoader worker processes competing with the training for the two cores;
-this loop spends about 8 ms, 97% of it the bare step. So here the book's loop is about 2.2x the
-source's in examples/sec, close to the 2.3x ceiling of any loop running the same float32
-kernels, and about 3.2x in end-to-end time (the source's loop also starts worker processes and
-converts every image, for training and for evaluation, in every epoch).
+Throughput is reported two ways. ``examples_per_sec`` is the original article's figure: training
+examples divided by the seconds of timed training work; the clock here runs over whole training
+epochs (fetching batches included, evaluation and drawing excluded, the device synchronised
+before it stops), while d2l's runs around each step only. ``wall_seconds`` is end-to-end: the
+whole call, evaluation and set-up included. ``benchmarks/bench_lenet.py`` times this loop
+against d2l's ``train_ch6`` loop and writes what it measures to ``benchmarks/results/``.
 """
 
 from __future__ import annotations
 
-import copy
-import ctypes
-import io
+import dataclasses
 import math
 import os
-import sys
 import time
-from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 from torch import nn
 
 from cnnbook.args import positive_int
-from cnnbook.data import BatchIterator, FashionMNIST
-from cnnbook.models import init_xavier
+from cnnbook.data import CLASS_NAMES, BatchIterator, FashionMNIST
+from cnnbook.live_report import LiveReport
+from cnnbook.models import MODELS, reinitialise
 
 OPTIMIZERS = ("sgd", "sgd-momentum", "adam")
-REPORTS = ("auto", "plot", "text", "none")
-#: Reported points (loss, accuracy so far) per epoch, as the source's plot.
+#: Reported points (loss, accuracy so far) per epoch, as the original article's plot.
 POINTS_PER_EPOCH = 5
+#: The default ``max_loss``: ten times the loss of a uniform guess among the ten classes.
+MAX_LOSS = 10 * math.log(len(CLASS_NAMES))
 DEVICE_ENV = "CNNBOOK_DEVICE"  # the device "auto" means, where it is set
 
 
-class TrainingDivergedError(FloatingPointError):
-    """The training loss became NaN or infinite; ``.history`` holds the epochs before it."""
+# --------------------------------------------------------------------------------------------
+# The recipe
+# --------------------------------------------------------------------------------------------
 
-    def __init__(self, message: str, history: History) -> None:
-        super().__init__(message)
-        self.history = history
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train a network, written once: used by :func:`train`, the CLI and the notebooks.
+
+    ``model`` is the network the recipe is for, a name in :data:`cnnbook.models.MODELS` or a
+    function that builds one (:meth:`make_model` builds it; :func:`train` trains whichever
+    network it is given). ``optimizer`` is ``"sgd"`` (the original article's), ``"sgd-momentum"``
+    (momentum 0.9), ``"adam"``, or a ready ``torch.optim.Optimizer`` over the network's
+    parameters (which then keeps its own learning rate and weight decay). ``weight_decay`` adds
+    ``weight_decay * w`` to every gradient (L2 regularisation). ``schedule="cosine"`` lowers the
+    learning rate after every batch along half a cosine, from ``lr`` to 0 at the end of the last
+    epoch. ``augment=True`` flips a random half of every training batch left to right (a flipped
+    garment is still the same garment), so the network sees fresh variants of the images and
+    overfits less. ``init="xavier"`` draws every layer afresh, with xavier-uniform weights,
+    before training (``None`` keeps the parameters as they are).
+
+    Every field is checked when a recipe is made, so a bad one raises a ``ValueError`` before any
+    work starts. ``recipe.replace(lr=0.1)`` is a copy with the fields named changed.
+    """
+
+    model: str | Callable[[], nn.Module] = "lenet"
+    optimizer: str | torch.optim.Optimizer = "sgd"
+    lr: float = 0.9
+    epochs: int = 10
+    batch_size: int = 256
+    weight_decay: float = 0.0
+    schedule: str | None = None
+    augment: bool = False
+    init: str | None = "xavier"
+
+    def __post_init__(self) -> None:
+        if not (callable(self.model) or self.model in MODELS):
+            raise ValueError(
+                f"model must be one of {tuple(MODELS)} or a function that builds a network, "
+                f"got {self.model!r}"
+            )
+        optimizer = self.optimizer
+        if not (isinstance(optimizer, torch.optim.Optimizer) or optimizer in OPTIMIZERS):
+            raise ValueError(
+                f"optimizer must be one of {OPTIMIZERS} or a torch optimizer, got {optimizer!r}"
+            )
+        check_lr(self.lr)
+        positive_int(self.epochs, "epochs")
+        positive_int(self.batch_size, "batch_size")
+        check_weight_decay(self.weight_decay)
+        if self.schedule not in (None, "cosine"):
+            raise ValueError(f"schedule must be 'cosine' or None, got {self.schedule!r}")
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"augment must be True or False, got {self.augment!r}")
+        if self.init not in (None, "xavier"):
+            raise ValueError(f"init must be 'xavier' or None, got {self.init!r}")
+
+    def replace(self, **changes: object) -> Recipe:
+        """A copy of this recipe with the fields named in ``changes`` changed (and checked)."""
+        return dataclasses.replace(self, **changes)
+
+    def make_model(self) -> nn.Module:
+        """A new network of the recipe's ``model``."""
+        return MODELS[self.model]() if isinstance(self.model, str) else self.model()
+
+    def __str__(self) -> str:
+        optimizer = self.optimizer
+        if isinstance(optimizer, torch.optim.Optimizer):
+            optimizer = type(optimizer).__name__
+        return (
+            f"{optimizer} lr {self.lr:g} (weight decay {self.weight_decay:g}, schedule "
+            f"{self.schedule}, flips {'on' if self.augment else 'off'}), batch {self.batch_size}, "
+            f"{self.epochs} epochs, init {self.init}"
+        )
+
+
+def check_lr(lr: float) -> float:
+    """``lr`` as a float, or a ``ValueError`` if it is not a positive finite number."""
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    return float(lr)
+
+
+def check_weight_decay(weight_decay: float) -> float:
+    """``weight_decay``, or a ``ValueError`` if it is not a number in [0, 1)."""
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, int | float):
+        raise ValueError(f"weight_decay must be a number, got {weight_decay!r}")
+    if not 0 <= weight_decay < 1:
+        raise ValueError(f"weight_decay must be in [0, 1), got {weight_decay!r}: try 5e-4")
+    return weight_decay
+
+
+#: The original article's recipe for the classic LeNet: xavier init, plain SGD at lr 0.9,
+#: batches of 256, 10 epochs.
+CLASSIC = Recipe(model="lenet", optimizer="sgd", lr=0.9, epochs=10, batch_size=256)
+#: The modern LeNet's recipe: SGD with momentum at lr 0.1, weight decay 5e-4, a cosine schedule
+#: and random flips, 10 epochs.
+MODERN = Recipe(
+    model="modern", optimizer="sgd-momentum", lr=0.1, epochs=10, batch_size=256,
+    weight_decay=5e-4, schedule="cosine", augment=True,
+)  # fmt: skip
+
+
+def make_optimizer(
+    name: str,
+    params: Iterable[nn.Parameter],
+    lr: float,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """``"sgd"`` (the original article's), ``"sgd-momentum"`` (SGD with ``momentum``) or ``"adam"``.
+
+    ``weight_decay`` adds ``weight_decay * w`` to every gradient (L2 regularisation).
+    """
+    check_weight_decay(weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd-momentum":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS} or a torch optimizer, got {name!r}")
+
+
+def random_flips(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """``images`` with a random half of them (each with probability 1/2) flipped left to right."""
+    flip = torch.rand(len(images), generator=generator) < 0.5
+    flip = flip.to(images.device).reshape(-1, *[1] * (images.dim() - 1))
+    return torch.where(flip, images.flip(-1), images)
+
+
+# --------------------------------------------------------------------------------------------
+# Where to train, and what a run measured
+# --------------------------------------------------------------------------------------------
 
 
 def choose_device(device: str | torch.device = "auto") -> torch.device:
@@ -113,6 +231,51 @@ def choose_device(device: str | torch.device = "auto") -> torch.device:
     return device
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait until ``device`` has done its queued work (CUDA and MPS run ahead of the host)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+class Stopwatch:
+    """Adds up the seconds of timed work on ``device``.
+
+    ``with clock:`` times a block and ``with clock.paused():`` leaves a part of it out; a block
+    left by an exception (Ctrl-C, divergence) is not counted. The device finishes its queued
+    work before the clock is read, so what is timed is work done, not work handed out.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.seconds = 0.0
+        self._lap = 0.0
+        self._since = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._lap, self._since = 0.0, time.perf_counter()
+        return self
+
+    def __exit__(self, error_type: type | None, *_: object) -> None:
+        self._stop()
+        if error_type is None:
+            self.seconds += self._lap
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Leave the block out of the time."""
+        self._stop()
+        try:
+            yield
+        finally:
+            self._since = time.perf_counter()
+
+    def _stop(self) -> None:
+        synchronize(self.device)
+        self._lap += time.perf_counter() - self._since
+
+
 @dataclass
 class History:
     """What a training run measured, epoch by epoch, and how it ended.
@@ -120,7 +283,7 @@ class History:
     ``status`` is ``"completed"``, ``"interrupted"`` (Ctrl-C: the history so far is returned) or
     ``"diverged"`` (the loss became NaN/inf: :class:`TrainingDivergedError` is raised and carries
     this history). ``points`` holds ``(epoch, loss, train accuracy)`` a few times per epoch
-    (running averages over the epoch so far, as the source plots them).
+    (running averages over the epoch so far, as the original article plots them).
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -141,11 +304,18 @@ class History:
 
     @property
     def examples_per_sec(self) -> float:
-        """Training examples per second of timed training work (the source's figure)."""
+        """Training examples per second of timed training work (the original article's figure)."""
         return self.examples / self.train_seconds if self.train_seconds > 0 else float("nan")
 
+    def add_epoch(self, loss: float, acc: float, test_acc: float, examples: int) -> None:
+        """Record a completed epoch."""
+        self.train_loss.append(loss)
+        self.train_acc.append(acc)
+        self.test_acc.append(test_acc)
+        self.examples += examples
+
     def summary(self) -> str:
-        """The source's two result lines, plus the wall-clock time and how the run ended."""
+        """The original article's two result lines, the wall-clock time and how the run ended."""
         if not self.train_loss:
             lines = [f"no epoch completed ({self.status})"]
         else:
@@ -165,187 +335,38 @@ class History:
         return self.summary()
 
 
-# --------------------------------------------------------------------------------------------
-# Live feedback: progress bar, and a plot (notebook) or lines (terminal)
-# --------------------------------------------------------------------------------------------
+class TrainingDivergedError(FloatingPointError):
+    """The training loss became NaN or infinite; ``.history`` holds the epochs before it."""
+
+    def __init__(self, message: str, history: History) -> None:
+        super().__init__(message)
+        self.history = history
 
 
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (JupyterLab, classic notebook, VS Code, Colab)."""
-    if "IPython" not in sys.modules:
-        return False
-    from IPython import get_ipython
+def check_loss(loss: float, max_loss: float, lr: float, where: str, history: History) -> None:
+    """Raise :class:`TrainingDivergedError` if ``loss`` is NaN, infinite or above ``max_loss``.
 
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-class LiveReport:
-    """Shows training as it goes: a tqdm bar and a live plot (notebook) or text lines.
-
-    ``mode`` is ``"plot"`` (a matplotlib figure, rendered without pyplot to a PNG and updated in
-    place through an IPython display handle), ``"text"`` (one line per epoch), ``"none"``, or
-    ``"auto"`` (plot in a notebook, text elsewhere). Drawing is throttled to ``min_interval``
-    seconds so it never dominates a fast run.
+    The message says what happened ``where`` and suggests a smaller learning rate; the error
+    carries ``history``, marked ``"diverged"``.
     """
-
-    def __init__(
-        self,
-        epochs: int,
-        steps_per_epoch: int,
-        mode: str = "auto",
-        progress: bool = True,
-        min_interval: float = 0.5,
-    ) -> None:
-        if mode not in REPORTS:
-            raise ValueError(f"report must be one of {REPORTS}, got {mode!r}")
-        notebook = in_notebook()
-        self.mode = ("plot" if notebook else "text") if mode == "auto" else mode
-        self.epochs = epochs
-        self.min_interval = min_interval
-        self.points: list[tuple[float, float, float]] = []
-        self.tests: list[tuple[float, float]] = []
-        self._handle = None
-        self._last_draw = 0.0
-        self._figure = None
-        self.bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=epochs * steps_per_epoch, unit="batch", desc="training")
-
-    def steps(self, n: int = 1) -> None:
-        """Advance the progress bar by ``n`` batches."""
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def point(self, epoch: float, loss: float, acc: float) -> None:
-        """A running (loss, train accuracy) point inside an epoch."""
-        self.points.append((epoch, loss, acc))
-        if self.bar is not None:
-            self.bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.3f}", refresh=False)
-        self._draw(force=False)
-
-    def epoch_end(self, epoch: int, loss: float, acc: float, test_acc: float, secs: float) -> None:
-        """An epoch's final figures."""
-        self.tests.append((float(epoch), test_acc))
-        line = (
-            f"epoch {epoch}/{self.epochs}: loss {loss:.3f}, train acc {acc:.3f}, "
-            f"test acc {test_acc:.3f} ({secs:.1f} s)"
-        )
-        if self.mode == "text":
-            self._write(line)
-        self._draw(force=True)
-
-    def message(self, text: str) -> None:
-        """A line of text that must be seen (divergence, interruption)."""
-        if self.mode != "none":
-            self._write(text)
-
-    def close(self) -> None:
-        """Close the bar and draw the last state."""
-        self._draw(force=True)
-        if self.bar is not None:
-            self.bar.close()
-
-    def _write(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.write(text)
-        else:
-            print(text, flush=True)
-
-    def _draw(self, force: bool) -> None:
-        if self.mode != "plot" or not (self.points or self.tests):
-            return
-        now = time.perf_counter()
-        if not force and now - self._last_draw < self.min_interval:
-            return
-        self._last_draw = now
-        from IPython.display import Image, display
-
-        image = Image(data=self.render_png(), format="png")
-        if self._handle is None:
-            self._handle = display(image, display_id=True)
-        else:
-            self._handle.update(image)
-
-    def render_png(self) -> bytes:
-        """The current plot as PNG bytes (train loss, train accuracy, test accuracy vs epoch)."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        if self._figure is None:
-            self._figure = Figure(figsize=(5.5, 3.4), dpi=100, layout="constrained")
-            FigureCanvasAgg(self._figure)
-        fig = self._figure
-        fig.clear()
-        ax = fig.add_subplot()
-        if self.points:
-            x, loss, acc = zip(*self.points, strict=True)
-            ax.plot(x, loss, "-", color="C0", label="train loss")
-            ax.plot(x, acc, "--", color="C1", label="train acc")
-        if self.tests:
-            x, test = zip(*self.tests, strict=True)
-            ax.plot(x, test, "-.o", color="C2", markersize=3, label="test acc")
-        ax.set_xlabel("epoch")
-        ax.set_xlim(0, self.epochs)
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-        ax.legend(loc="center right")
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
+    if math.isfinite(loss) and loss <= max_loss:
+        return
+    what = (
+        f"the loss became {loss}"
+        if not math.isfinite(loss)
+        else f"the loss exploded to {loss:.4g} (above max_loss={max_loss:.3g})"
+    )
+    history.status = "diverged"
+    history.message = (
+        f"training stopped: {what} {where}. The learning rate lr={lr:g} is too large for this "
+        f"network: try a smaller one (e.g. lr={lr / 10:g}, and lower again if it still diverges)."
+    )
+    raise TrainingDivergedError(history.message, history)
 
 
 # --------------------------------------------------------------------------------------------
 # Evaluation and training
 # --------------------------------------------------------------------------------------------
-
-
-_MALLOC_TUNED = False
-
-
-def reuse_freed_memory() -> bool:
-    """Make glibc's ``malloc`` keep freed memory for reuse; returns whether it applies.
-
-    A LeNet training step on the CPU allocates and frees some 20 MB of activations and
-    gradients. By default glibc hands large freed blocks back to the operating system (blocks
-    above the mmap threshold, and the top of the heap beyond the trim threshold), so the next
-    step gets them back as fresh zero-filled pages: about 4,000 page faults per step, a third of
-    the step's time on this 2-core machine. Raising the mmap threshold to its maximum (32 MiB)
-    and the trim threshold to 1 GiB keeps that memory in the process, and the next step reuses it
-    with no fault. The price: the process keeps its peak memory (a few hundred MB for LeNet).
-    Linux with glibc only; elsewhere (macOS, Windows, musl) it does nothing and returns False.
-    """
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED:
-        return True
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's <malloc.h>
-    _MALLOC_TUNED = mallopt(m_mmap_threshold, 32 << 20) == 1 and mallopt(
-        m_trim_threshold, 1 << 30
-    ) == 1
-    return _MALLOC_TUNED
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def _batches(data: object, batch_size: int) -> Iterable:
-    # (images, labels) tensors are cut into views; anything else is taken to yield batches.
-    pair = isinstance(data, tuple) and len(data) == 2
-    if pair and all(isinstance(t, torch.Tensor) for t in data):
-        return BatchIterator(data[0], data[1], batch_size, shuffle=False)
-    return data  # type: ignore[return-value]
 
 
 def evaluate(
@@ -354,7 +375,6 @@ def evaluate(
     device: str | torch.device | None = None,
     batch_size: int = 1000,
     channels_last: bool = False,
-    amp: bool = False,
 ) -> float:
     """Accuracy of ``net`` on ``data``: a pair ``(images, labels)`` or an iterable of batches.
 
@@ -364,17 +384,17 @@ def evaluate(
     if device is None:
         first = next(net.parameters(), None)
         device = first.device if first is not None else torch.device("cpu")
-    device = torch.device(device)
+    batch_size = positive_int(batch_size, "batch_size")
+    if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], torch.Tensor):
+        data = BatchIterator(data[0], data[1], batch_size)
     correct = torch.zeros((), dtype=torch.int64, device=device)
     count = 0
     was_training = net.training
     net.eval()
-    autocast = _autocast(device, amp)
     try:
-        with torch.inference_mode(), autocast:
-            for x, y in _batches(data, positive_int(batch_size, "batch_size")):
-                x = x.to(device, non_blocking=True)
-                y = y.to(device, non_blocking=True)
+        with torch.inference_mode():
+            for x, y in data:
+                x, y = x.to(device), y.to(device)
                 if channels_last and x.dim() == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
                 correct += (net(x).argmax(dim=1) == y).sum()
@@ -386,247 +406,125 @@ def evaluate(
     return correct.item() / count
 
 
-def _autocast(device: torch.device, amp: bool):
-    if not amp:
-        return nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+def train_epoch(
+    net: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    on_point: Callable[[int, float, float], None] | None = None,
+) -> tuple[float, float, int]:
+    """One pass over ``batches``: returns the mean loss, the training accuracy, the examples seen.
 
-
-def reinitialise(net: nn.Module) -> nn.Module:
-    """Every layer afresh from the current random state, then xavier-uniform weights.
-
-    Biases get PyTorch's default initialisation (the source leaves them so too); drawing them
-    again here, after the seed is set, is what makes a seeded run repeat exactly.
+    For each mini-batch: forward, loss, backward, update (and a step of the learning-rate
+    ``scheduler``, if any). The loss and the correct predictions are summed on the device, so
+    the host does not wait for the device after every batch. It reads the running averages only
+    ``POINTS_PER_EPOCH`` times, for ``on_point(batches_done, loss, accuracy)`` (the live plot,
+    the divergence check), and at the end. ``batches`` is a sized iterable (``len`` works).
     """
-    for module in net.modules():
-        if module is not net and callable(getattr(module, "reset_parameters", None)):
-            module.reset_parameters()
-    return init_xavier(net)
-
-
-def make_optimizer(
-    name: str,
-    params: Iterable[nn.Parameter],
-    lr: float,
-    momentum: float = 0.9,
-    weight_decay: float = 0.0,
-) -> torch.optim.Optimizer:
-    """``"sgd"`` (the source's), ``"sgd-momentum"`` (SGD with ``momentum``) or ``"adam"``.
-
-    ``weight_decay`` adds ``weight_decay * w`` to every gradient (L2 regularisation).
-    """
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, int | float):
-        raise ValueError(f"weight_decay must be a number, got {weight_decay!r}")
-    if not 0 <= weight_decay < 1:
-        raise ValueError(f"weight_decay must be in [0, 1), got {weight_decay!r}: try 5e-4")
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
-    if name == "sgd-momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"optimizer must be one of {OPTIMIZERS} or a torch optimizer, got {name!r}")
-
-
-def _check_lr(lr: float) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    return float(lr)
+    net.train()
+    device = next(net.parameters()).device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    seen, steps = 0, len(batches)
+    every = max(1, steps // POINTS_PER_EPOCH)
+    for step, (x, y) in enumerate(batches, start=1):
+        x, y = x.to(device), y.to(device)
+        if augment is not None:
+            x = augment(x)
+        y_hat = net(x)
+        loss = loss_fn(y_hat, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        with torch.no_grad():
+            loss_sum += loss * len(y)
+            correct += (y_hat.argmax(dim=1) == y).sum()
+        seen += len(y)
+        if on_point is not None and (step % every == 0 or step == steps):
+            on_point(step, loss_sum.item() / seen, correct.item() / seen)
+    return loss_sum.item() / seen, correct.item() / seen, seen
 
 
 def train(
     net: nn.Module,
     data: FashionMNIST | tuple[Iterable, Iterable],
-    epochs: int = 10,
-    lr: float = 0.9,
+    recipe: Recipe = CLASSIC,
     *,
-    optimizer: str | torch.optim.Optimizer = "sgd",
-    weight_decay: float = 0.0,
-    batch_size: int = 256,
     device: str | torch.device = "auto",
     seed: int | None = 0,
-    init: str | None = "xavier",
-    channels_last: bool | None = None,
-    amp: bool = False,
-    compile: bool = False,
-    eval_batch_size: int = 1000,
-    max_loss: float | None = None,
-    schedule: str | None = None,
-    augment: bool = False,
     report: str = "auto",
     progress: bool = True,
     callback: Callable[[History], None] | None = None,
+    max_loss: float = MAX_LOSS,
+    channels_last: bool | None = None,
+    amp: bool = False,
+    compile: bool = False,
 ) -> History:
-    """Train ``net`` with cross-entropy and return its :class:`History`.
+    """Train ``net`` with cross-entropy as ``recipe`` says and return its :class:`History`.
 
-    ``data`` is a :class:`~cnnbook.data.FashionMNIST` (tensors; batches of ``batch_size`` are
-    drawn by a shuffled index seeded with ``seed``) or a pair ``(train_iter, test_iter)`` of
-    iterables of batches (e.g. DataLoaders). ``optimizer`` is ``"sgd"`` (the source's),
-    ``"sgd-momentum"`` (momentum 0.9), ``"adam"`` (each with ``weight_decay``) or a ready
-    ``torch.optim.Optimizer`` over ``net``'s parameters. ``init="xavier"`` re-initialises every
-    layer (xavier-uniform weights as the source, default biases; ``None`` keeps the parameters
-    as they are); with ``seed`` set, the initialisation and the batch order reproduce.
-
-    ``schedule="cosine"`` lowers the learning rate after every batch along half a cosine, from
-    ``lr`` to 0 at the end of the last epoch. ``augment=True`` flips a random half of every
-    training batch left to right (a flipped garment is still the same garment), so the network
-    sees fresh variants of the images and overfits less.
-
-    ``channels_last`` (``None``: on for CPU and CUDA, where it is faster for these
-    convolutions), ``amp`` (bf16 autocast) and ``compile`` (``torch.compile``) are speed options.
-
-    ``report`` is ``"auto"`` (live plot in a notebook, a line per epoch in a terminal),
-    ``"plot"``, ``"text"`` or ``"none"``; ``progress`` shows a tqdm bar; ``callback(history)``
-    runs at every reported point.
+    ``data`` is a :class:`~cnnbook.data.FashionMNIST` (tensors, moved to ``device``; batches
+    are drawn by a shuffled index seeded with ``seed``) or a pair ``(train_iter, test_iter)``
+    of iterables of batches (e.g. DataLoaders). With ``seed`` set, the initialisation, the
+    batch order and the flips reproduce. ``report`` is ``"auto"`` (live plot in a notebook, a
+    line per epoch in a terminal), ``"plot"``, ``"text"`` or ``"none"``; ``progress`` shows a
+    tqdm bar; ``callback(history)`` runs at every reported point and after every epoch.
+    ``channels_last`` (``None``: on for CPU and CUDA), ``amp`` (bf16 autocast) and ``compile``
+    (``torch.compile``) are speed options (:func:`_for_speed`).
 
     Ends three ways (``history.status``): ``"completed"``; ``"interrupted"`` on Ctrl-C, which
-    returns the history so far; ``"diverged"`` when the running loss becomes NaN or infinite, or
-    exceeds ``max_loss`` (default: 10 x the loss of a uniform guess, ``10 ln(classes)``, 23 for
-    10 classes; a sigmoid network at too large a learning rate saturates and its loss explodes to
-    hundreds without ever becoming NaN). It is checked a few times per epoch and raises
-    :class:`TrainingDivergedError`, whose message suggests a smaller ``lr`` and whose
-    ``.history`` holds the epochs before it. Raising (rather than returning a flagged history)
-    makes sure that a diverged run is never mistaken for a finished one.
+    returns the history so far; ``"diverged"`` when the running loss becomes NaN or infinite,
+    or exceeds ``max_loss`` (a sigmoid network at too large a learning rate saturates and its
+    loss explodes to hundreds without ever becoming NaN). That is checked a few times per epoch
+    and raises :class:`TrainingDivergedError`, whose message suggests a smaller ``lr`` and whose
+    ``.history`` holds the epochs before it: a diverged run is never mistaken for a finished one.
     """
     wall_start = time.perf_counter()
-    epochs = positive_int(epochs, "epochs")
-    lr = _check_lr(lr)
-    batch_size = positive_int(batch_size, "batch_size")
     device = choose_device(device)
-    if max_loss is not None and not (isinstance(max_loss, int | float) and max_loss > 0):
-        raise ValueError(f"max_loss must be a positive number or None, got {max_loss!r}")
-    if init not in (None, "xavier"):
-        raise ValueError(f"init must be 'xavier' or None, got {init!r}")
-    if schedule not in (None, "cosine"):
-        raise ValueError(f"schedule must be 'cosine' or None, got {schedule!r}")
+    if not (isinstance(max_loss, int | float) and max_loss > 0):
+        raise ValueError(f"max_loss must be a positive number, got {max_loss!r}")
     if seed is not None:
         torch.manual_seed(seed)
-    if init == "xavier":
+    if recipe.init == "xavier":
         reinitialise(net)
-    if isinstance(data, FashionMNIST):
-        train_iter: Iterable = BatchIterator(
-            data.train_images.to(device),
-            data.train_labels.to(device),
-            batch_size,
-            shuffle=True,
-            seed=0 if seed is None else seed,
-        )
-        test_data: object = (data.test_images.to(device), data.test_labels.to(device))
-    elif isinstance(data, tuple | list) and len(data) == 2:
-        train_iter, test_data = data
-    else:
-        raise ValueError(
-            "data must be a cnnbook.data.FashionMNIST (from load_fashion_mnist) or a pair "
-            f"(train_iter, test_iter), got {type(data).__name__}"
-        )
-    steps_per_epoch = len(train_iter)  # type: ignore[arg-type]
-    if steps_per_epoch == 0:
-        raise ValueError("the training data yield no batch: pass at least one example")
-
-    if channels_last is None:
-        channels_last = device.type in ("cpu", "cuda")
-    if device.type == "cpu":
-        reuse_freed_memory()
-    net.to(device)
-    if channels_last:
-        net.to(memory_format=torch.channels_last)
-    if isinstance(optimizer, str):
-        opt = make_optimizer(optimizer, net.parameters(), lr, weight_decay=weight_decay)
-    elif isinstance(optimizer, torch.optim.Optimizer):
-        opt = optimizer
-    else:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS} or a torch optimizer")
-    scheduler = None
-    if schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * steps_per_epoch)
+    train_batches, test_data = _train_and_test_batches(data, recipe.batch_size, device, seed)
+    model = _for_speed(net.to(device), device, channels_last, amp, compile)
+    optimizer, scheduler = _optimizer(recipe, net, steps=recipe.epochs * len(train_batches))
     flips = torch.Generator().manual_seed(0 if seed is None else seed)
-    model = torch.compile(net) if compile else net
+    augment = partial(random_flips, generator=flips) if recipe.augment else None
     loss_fn = nn.CrossEntropyLoss()
-    autocast = _autocast(device, amp)
-
     history = History(device=str(device))
-    live = LiveReport(epochs, steps_per_epoch, report, progress)
-    # The points where the host reads the running sums: as the source's plot, 5 per epoch.
-    every = max(1, steps_per_epoch // POINTS_PER_EPOCH)
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
-    timed_start = None
-    limit = None
-    seen = 0
+    live = LiveReport(recipe.epochs, len(train_batches), report, progress)
+    clock = Stopwatch(device)
+
+    def on_point(epoch: int, step: int, loss: float, acc: float) -> None:
+        with clock.paused():  # checking and drawing are not training
+            where = f"in epoch {epoch + 1}, by batch {step} of {len(train_batches)}"
+            check_loss(loss, max_loss, recipe.lr, where, history)
+            position = epoch + step / len(train_batches)
+            history.points.append((position, loss, acc))
+            live.point(position, loss, acc)
+            if callback is not None:
+                callback(history)
+
     try:
-        for epoch in range(epochs):
-            net.train()
-            loss_sum.zero_()
-            correct.zero_()
-            seen = 0
-            epoch_start = time.perf_counter()
-            timed_start = epoch_start
-            for i, (x, y) in enumerate(train_iter):
-                x = x.to(device, non_blocking=True)
-                y = y.to(device, non_blocking=True)
-                if augment:
-                    flip = torch.rand(len(x), generator=flips) < 0.5
-                    flip = flip.to(device, non_blocking=True).reshape(-1, *[1] * (x.dim() - 1))
-                    x = torch.where(flip, x.flip(-1), x)
-                if channels_last and x.dim() == 4:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with autocast:
-                    y_hat = model(x)
-                    loss = loss_fn(y_hat, y)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if scheduler is not None:
-                    scheduler.step()
-                # Summed on the device: no host sync here.
-                with torch.no_grad():
-                    loss_sum += loss.detach().float() * len(y)
-                    correct += (y_hat.argmax(dim=1) == y).sum()
-                seen += len(y)
-                live.steps()
-                if (i + 1) % every == 0 or i + 1 == steps_per_epoch:
-                    total, right = torch.stack([loss_sum, correct.float()]).tolist()
-                    if limit is None:
-                        # Cross-entropy of a uniform guess among the classes is ln(classes).
-                        limit = 10 * math.log(y_hat.shape[-1]) if max_loss is None else max_loss
-                    if not math.isfinite(total) or total / seen > limit:
-                        _sync(device)
-                        history.train_seconds += time.perf_counter() - timed_start
-                        timed_start = None
-                        _diverged(history, lr, total / seen, limit, epoch, i + 1,
-                                  steps_per_epoch)  # fmt: skip
-                    # Drawing is not training: the clock stops meanwhile (as the source's
-                    # timer does around its plot).
-                    history.train_seconds += time.perf_counter() - timed_start
-                    timed_start = None
-                    position = epoch + (i + 1) / steps_per_epoch
-                    history.points.append((position, total / seen, right / seen))
-                    live.point(position, total / seen, right / seen)
-                    if callback is not None:
-                        callback(history)
-                    timed_start = time.perf_counter()
-            _sync(device)
-            history.train_seconds += time.perf_counter() - timed_start
-            timed_start = None
-            epoch_loss, epoch_acc = total / seen, right / seen
-            history.examples += seen
-            seen = 0
-            test_acc = evaluate(
-                model, test_data, device, eval_batch_size, channels_last=channels_last, amp=amp
-            )
-            history.train_loss.append(epoch_loss)
-            history.train_acc.append(epoch_acc)
-            history.test_acc.append(test_acc)
-            live.epoch_end(epoch + 1, epoch_loss, epoch_acc, test_acc,
-                           time.perf_counter() - epoch_start)  # fmt: skip
+        for epoch in range(recipe.epochs):
+            start = time.perf_counter()
+            with clock:
+                loss, acc, examples = train_epoch(
+                    model, train_batches, loss_fn, optimizer, scheduler, augment,
+                    on_point=partial(on_point, epoch),
+                )
+            test_acc = evaluate(model, test_data, device)
+            history.add_epoch(loss, acc, test_acc, examples)
+            live.epoch_end(epoch + 1, loss, acc, test_acc, time.perf_counter() - start)
             if callback is not None:
                 callback(history)
         history.status = "completed"
     except KeyboardInterrupt:
-        if timed_start is not None:
-            _sync(device)
-            history.train_seconds += time.perf_counter() - timed_start
-        history.examples += seen  # the timed part of the unfinished epoch
         history.status = "interrupted"
         history.message = (
             f"interrupted (Ctrl-C) after {history.epochs} complete epoch(s): "
@@ -634,156 +532,67 @@ def train(
         )
         live.message(history.message)
     finally:
+        history.train_seconds = clock.seconds
         history.wall_seconds = time.perf_counter() - wall_start
         live.close()
     return history
 
 
-def _diverged(
-    history: History,
-    lr: float,
-    loss: float,
-    limit: float,
-    epoch: int,
-    step: int,
-    steps: int,
-) -> None:
-    history.status = "diverged"
-    what = (
-        f"the loss became {loss}"
-        if not math.isfinite(loss)
-        else f"the loss exploded to {loss:.4g} (above max_loss={limit:.3g})"
-    )
-    history.message = (
-        f"training stopped: {what} in epoch {epoch + 1}, by batch {step} of {steps}. The "
-        f"learning rate lr={lr:g} is too large for this network: try a smaller one (e.g. "
-        f"lr={lr / 10:g}, and lower again if it still diverges)."
-    )
-    raise TrainingDivergedError(history.message, history)
-
-
-# --------------------------------------------------------------------------------------------
-# The source's loop, for comparison
-# --------------------------------------------------------------------------------------------
-
-
-def evaluate_source_style(net: nn.Module, data_iter: Iterable, device: torch.device) -> float:
-    """The source's evaluation: batches from the loader, one host sync per batch."""
-    net.eval()
-    correct = count = 0
-    with torch.no_grad():
-        for x, y in data_iter:
-            x, y = x.to(device), y.to(device)
-            correct += float((net(x).argmax(dim=1) == y).sum())
-            count += y.numel()
-    return correct / count
-
-
-def train_source_style(
-    net: nn.Module,
-    train_iter: Iterable,
-    test_iter: Iterable,
-    epochs: int,
-    lr: float,
-    device: str | torch.device = "cpu",
-    seed: int | None = 0,
-    init: bool = True,
-) -> History:
-    """The source's training loop, faithfully: the baseline of ``python -m cnnbook bench``.
-
-    Xavier-uniform init, plain SGD, cross-entropy; a timer started before and stopped after each
-    training step (so fetching the batch from the DataLoader is *not* timed); after each batch the
-    loss and the accuracy are read on the host (``float(...)``, two syncs); test accuracy through
-    the test loader after every epoch. ``examples_per_sec`` is the source's formula: examples of
-    the last epoch times the number of epochs, divided by the timer's sum. No plot is drawn.
-    ``init=False`` keeps the weights (to continue training; plain SGD has no state to lose).
-    """
-    wall_start = time.perf_counter()
-    device = choose_device(device)
-    if seed is not None:
-        torch.manual_seed(seed)
-    if init:
-        reinitialise(net)
-    net.to(device)
-    opt = torch.optim.SGD(net.parameters(), lr=_check_lr(lr))
-    loss_fn = nn.CrossEntropyLoss()
-    history = History(device=str(device))
-    timer_sum = 0.0
-    n = 0
-    for _ in range(positive_int(epochs, "epochs")):
-        loss_total = correct = n = 0.0
-        net.train()
-        for x, y in train_iter:
-            start = time.perf_counter()
-            opt.zero_grad()
-            x, y = x.to(device), y.to(device)
-            y_hat = net(x)
-            loss = loss_fn(y_hat, y)
-            loss.backward()
-            opt.step()
-            with torch.no_grad():
-                loss_total += float(loss * x.shape[0])
-                correct += float((y_hat.argmax(dim=1) == y).sum())
-                n += x.shape[0]
-            timer_sum += time.perf_counter() - start
-        history.train_loss.append(loss_total / n)
-        history.train_acc.append(correct / n)
-        history.test_acc.append(evaluate_source_style(net, test_iter, device))
-    history.examples = int(n * epochs)
-    history.train_seconds = timer_sum
-    history.status = "completed"
-    history.wall_seconds = time.perf_counter() - wall_start
-    return history
-
-
-def bare_step_rate(
-    net: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    lr: float = 0.9,
-    batch_size: int = 256,
-    steps: int = 100,
-    warmup: int = 10,
-    channels_last: bool = False,
-    device: str | torch.device = "cpu",
-) -> float:
-    """Examples per second of the training step alone: the ceiling of any loop that runs it.
-
-    A copy of ``net`` (``net`` itself is not changed) is trained for ``steps`` steps of forward,
-    cross-entropy, backward and plain SGD on batches of ``batch_size`` cut, one after another,
-    from ``images``/``labels`` already on ``device``: no data loading, no metrics, no host reads,
-    no evaluation. A training loop that runs the same kernels (eager PyTorch, float32, the same
-    memory format) spends at least this time per example; ``python -m cnnbook bench`` uses it
-    to show how much of a loop's timed step is the network's own arithmetic.
-    """
-    device = choose_device(device)
-    steps = positive_int(steps, "steps")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be a non-negative int, got {warmup!r}")
-    layout = torch.channels_last if channels_last else torch.contiguous_format
-    images = images.to(device)
-    if images.dim() == 4:
-        images = images.contiguous(memory_format=layout)
-    batches = list(BatchIterator(images, labels.to(device), batch_size, drop_last=True))
-    if not batches:
+def _train_and_test_batches(
+    data: object, batch_size: int, device: torch.device, seed: int | None
+) -> tuple[Iterable, object]:
+    """The training batches and the test data: ``data``'s tensors on ``device``, or its pair."""
+    if isinstance(data, FashionMNIST):
+        train_images, train_labels = data.train_images.to(device), data.train_labels.to(device)
+        seed = 0 if seed is None else seed
+        batches = BatchIterator(train_images, train_labels, batch_size, shuffle=True, seed=seed)
+        return batches, (data.test_images.to(device), data.test_labels.to(device))
+    if not (isinstance(data, tuple | list) and len(data) == 2):
         raise ValueError(
-            f"bare_step_rate needs at least one full batch: got {len(labels)} examples for "
-            f"batch_size={batch_size}; pass more examples or a smaller batch_size"
+            "data must be a cnnbook.data.FashionMNIST (from load_fashion_mnist) or a pair "
+            f"(train_iter, test_iter), got {type(data).__name__}"
         )
-    model = copy.deepcopy(net).to(device)
-    model.train()
-    if channels_last:
-        model.to(memory_format=layout)
-    opt = torch.optim.SGD(model.parameters(), lr=_check_lr(lr))
-    loss_fn = nn.CrossEntropyLoss()
-    start = 0.0
-    for i in range(warmup + steps):
-        if i == warmup:
-            _sync(device)
-            start = time.perf_counter()
-        x, y = batches[i % len(batches)]
-        opt.zero_grad(set_to_none=True)
-        loss_fn(model(x), y).backward()
-        opt.step()
-    _sync(device)
-    return steps * batch_size / (time.perf_counter() - start)
+    if len(data[0]) == 0:
+        raise ValueError("the training data yield no batch: pass at least one example")
+    return data[0], data[1]
+
+
+def _for_speed(
+    net: nn.Module, device: torch.device, channels_last: bool | None, amp: bool, compile: bool
+) -> nn.Module:
+    """``net`` as the loop calls it; its parameters stay ``net``'s own.
+
+    Channels-last weights make every convolution run channels-last (the layout CPU and NVIDIA
+    kernels prefer; ``None``: on for CPU and CUDA); ``compile`` runs it through
+    ``torch.compile``; ``amp`` runs its forward pass under bf16 autocast.
+    """
+    if channels_last or (channels_last is None and device.type in ("cpu", "cuda")):
+        net.to(memory_format=torch.channels_last)
+    model = torch.compile(net) if compile else net
+    return BF16Autocast(model) if amp else model
+
+
+class BF16Autocast(nn.Module):
+    """``net`` with its forward pass under bf16 autocast (mixed precision); float32 outputs."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            return self.net(x).float()
+
+
+def _optimizer(
+    recipe: Recipe, net: nn.Module, steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
+    """The recipe's optimizer over ``net``'s parameters, and its schedule over ``steps`` steps."""
+    optimizer = recipe.optimizer
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        optimizer = make_optimizer(
+            optimizer, net.parameters(), recipe.lr, weight_decay=recipe.weight_decay
+        )
+    if recipe.schedule == "cosine":
+        return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    return optimizer, None

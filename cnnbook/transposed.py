@@ -1,16 +1,18 @@
-"""Transposed convolution from scratch, in its two views.
+"""Transposed convolution from scratch, in three views.
 
 * Scatter-add: every input element multiplies the whole kernel, and the scaled kernel is added
   into the output at the element's position times the stride. :func:`trans_conv` does exactly
-  that with two loops (to be read); :func:`conv_transpose2d` does it for whole batches with
-  channels, groups, stride, padding, output padding and dilation, in the conventions of
-  :func:`torch.nn.functional.conv_transpose2d`, with one in-place matrix product per kernel tap
-  for the whole batch.
+  that with two loops, to be read.
+* Insert zeros, then convolve: the same sums are an ordinary convolution of the input spread out
+  by ``s - 1`` zeros between neighbouring pixels, padded by ``d(k - 1) - p``, with the kernel
+  flipped. :func:`conv_transpose2d` computes it that way with the book's own
+  :func:`cnnbook.conv.conv2d`, for whole batches with channels, groups, stride, padding, output
+  padding and dilation, in the conventions of :func:`torch.nn.functional.conv_transpose2d`.
 * Matrix: a convolution is linear, so it is a matrix ``W`` applied to the flattened input
   (:func:`conv_matrix`); the transposed convolution is ``W.T`` applied to the flattened output.
   That is where the name comes from, and why it restores the input's *shape* (not its values).
 
-Neither calls a torch convolution.
+None of them calls a torch convolution.
 """
 
 from __future__ import annotations
@@ -18,8 +20,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 
-from cnnbook.args import check_tensor, non_negative_pair, positive_int, positive_pair
+from cnnbook.args import (
+    check_same_dtype_and_device,
+    check_tensor,
+    non_negative_pair,
+    pair,
+    positive_int,
+    positive_pair,
+)
+from cnnbook.conv import conv2d
 from cnnbook.shapes import conv_output_shape, conv_padding, conv_transpose_output_shape
 
 
@@ -47,11 +58,73 @@ def trans_conv(
             f"padding {(ph, pw)} removes every row or column of the {(full_h, full_w)} output "
             f"(input {tuple(X.shape)}, kernel {(kh, kw)}, stride {(sh, sw)}): use less padding"
         )
-    Y = torch.zeros((full_h, full_w), dtype=torch.result_type(X, K))
+    Y = torch.zeros((full_h, full_w), dtype=torch.result_type(X, K), device=X.device)
     for i in range(X.shape[0]):
         for j in range(X.shape[1]):
             Y[i * sh : i * sh + kh, j * sw : j * sw + kw] += X[i, j] * K
     return Y[ph : full_h - ph, pw : full_w - pw]
+
+
+def insert_zeros(x: torch.Tensor, stride: tuple[int, int]) -> torch.Tensor:
+    """``x`` spread out: ``s - 1`` zero rows (columns) between neighbouring rows (columns).
+
+    Input pixel ``(i, j)`` lands at ``(i * s_h, j * s_w)``, where a stride-``s`` transposed
+    convolution places the kernel it scales; the last two dimensions grow from ``n`` to
+    ``(n - 1) * s + 1``.
+    """
+    sh, sw = stride
+    h, w = x.shape[-2:]
+    spread = x.new_zeros((*x.shape[:-2], (h - 1) * sh + 1, (w - 1) * sw + 1))
+    spread[..., ::sh, ::sw] = x
+    return spread
+
+
+def flip_kernel(weight: torch.Tensor, groups: int) -> torch.Tensor:
+    """The ``conv2d`` weight that computes the transposed convolution with ``weight``.
+
+    ``weight`` is ``(C_in, C_out / groups, k_h, k_w)``; the result is ``(C_out, C_in / groups,
+    k_h, k_w)``: within each group the two channel axes swap places, and every kernel is turned
+    by 180 degrees (flipped along both spatial axes).
+    """
+    c_in, c_out_per_group, kh, kw = weight.shape
+    per_group = weight.reshape(groups, c_in // groups, c_out_per_group, kh, kw)
+    swapped = per_group.transpose(1, 2).reshape(groups * c_out_per_group, c_in // groups, kh, kw)
+    return swapped.flip(-2, -1)
+
+
+def check_transposed_arguments(
+    input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, groups: int
+) -> None:
+    """Check the tensors of :func:`conv_transpose2d` against each other, and ``groups``.
+
+    A transposed convolution's weight is ``(C_in, C_out / groups, k_h, k_w)``, input channels
+    first (the reverse of ``conv2d``'s); each ValueError says which count disagrees and what the
+    shapes must be. Mixed dtypes or devices name both arguments.
+    """
+    check_tensor(input, "input", (3, 4), "(N, C_in, H, W) or (C_in, H, W)")
+    check_tensor(weight, "weight", (4,), "(C_in, C_out / groups, k_h, k_w)")
+    check_same_dtype_and_device(input=input, weight=weight, bias=bias)
+    positive_int(groups, "groups")
+    c_in, (c_in_w, c_out_per_group) = input.shape[-3], weight.shape[:2]
+    if c_in_w != c_in:
+        raise ValueError(
+            f"input has {c_in} channels but weight of shape {tuple(weight.shape)} expects "
+            f"{c_in_w}: a transposed convolution's weight is (C_in, C_out / groups, k_h, k_w), "
+            "input channels first"
+        )
+    if c_in % groups:
+        raise ValueError(
+            f"groups={groups} must divide the input channels ({c_in}): choose groups among the "
+            f"divisors of {c_in}"
+        )
+    if bias is not None:
+        check_tensor(bias, "bias", (1,), "(C_out,)")
+        if bias.shape[0] != c_out_per_group * groups:
+            raise ValueError(
+                f"bias has {bias.shape[0]} entries but the transposed convolution has "
+                f"{c_out_per_group * groups} output channels (weight.shape[1] * groups = "
+                f"{c_out_per_group} * {groups}): pass one bias per output channel"
+            )
 
 
 def conv_transpose2d(
@@ -71,90 +144,29 @@ def conv_transpose2d(
     is ``(C_out,)`` or ``None``. ``padding`` crops rows/columns from each border of the output,
     ``output_padding`` adds rows/columns at its bottom/right. The output size is
     :func:`cnnbook.shapes.conv_transpose_output_shape`.
+
+    The scatter-add of :func:`trans_conv` is itself a convolution: insert ``s - 1`` zeros between
+    neighbouring input pixels, pad ``d(k - 1) - p`` zeros on each side, and slide the flipped
+    kernel over the result. Output row ``r`` then reads the taps ``a`` with ``i * s + a * d = r +
+    p``, exactly the input rows that scatter onto it.
     """
-    check_tensor(input, "input", (3, 4), "(N, C_in, H, W) or (C_in, H, W)")
-    check_tensor(weight, "weight", (4,), "(C_in, C_out / groups, k_h, k_w)")
-    unbatched = input.dim() == 3
-    x = input.unsqueeze(0) if unbatched else input
-    groups = positive_int(groups, "groups")
-    sh, sw = positive_pair(stride, "stride")
-    ph, pw = non_negative_pair(padding, "padding")
-    dh, dw = positive_pair(dilation, "dilation")
-    n, c_in, h, w = x.shape
-    c_in_w, c_out_per_group, kh, kw = weight.shape
-    if c_in_w != c_in:
-        raise ValueError(
-            f"input has {c_in} channels but weight of shape {tuple(weight.shape)} expects "
-            f"{c_in_w}: a transposed convolution's weight is (C_in, C_out / groups, k_h, k_w), "
-            "input channels first"
-        )
-    if c_in % groups:
-        raise ValueError(
-            f"groups={groups} must divide the input channels ({c_in}): choose groups among the "
-            f"divisors of {c_in}"
-        )
-    c_out = c_out_per_group * groups
-    if bias is not None:
-        check_tensor(bias, "bias", (1,), "(C_out,)")
-        if bias.shape[0] != c_out:
-            raise ValueError(
-                f"bias has {bias.shape[0]} entries but the transposed convolution has {c_out} "
-                f"output channels (weight.shape[1] * groups = {c_out_per_group} * {groups}): "
-                "pass one bias per output channel"
-            )
-    if input.dtype != weight.dtype:
-        raise ValueError(
-            f"input ({input.dtype}) and weight ({weight.dtype}) must have the same dtype: "
-            "convert one with .to(other.dtype)"
-        )
-    out_h, out_w = conv_transpose_output_shape(
-        (h, w), (kh, kw), (sh, sw), (ph, pw), output_padding, (dh, dw)
-    )
+    check_transposed_arguments(input, weight, bias, groups)
+    kh, kw = weight.shape[2:]
+    # The output size; the call also checks stride, padding, output_padding and dilation.
+    conv_transpose_output_shape(input.shape[-2:], (kh, kw), stride, padding, output_padding,
+                                dilation)  # fmt: skip
+    (sh, sw), (ph, pw) = pair(stride, "stride"), pair(padding, "padding")
+    (oph, opw), (dh, dw) = pair(output_padding, "output_padding"), pair(dilation, "dilation")
 
-    # Input pixel (i, j) adds weight[c, o, a, b] * x[c, i, j] to the uncropped output at
-    # (i * s_h + a * d_h, j * s_w + b * d_w). For one kernel tap (a, b) and all pixels at once
-    # that is a matrix product, weight[:, :, a, b]^T @ x, added onto a grid of stride s. Two
-    # layout choices make each of those adds one in-place matrix product per group (baddbmm_
-    # over the groups), with no temporary tensors and the whole batch in one product:
-    # * Phases: output row u = i * s + a * d lies in phase u mod s = (a * d) mod s, at row
-    #   u div s = i + (a * d) div s of that phase. Within a phase the stride is 1, so tap (a, b)
-    #   shifts the whole input by ((a * d) div s, (b * d) div s) rows and columns.
-    # * Flat planes: each sample's input is laid out in a flat plane of hp rows of wp columns,
-    #   the size of one output phase, so that a shift by (q_a, q_b) is the flat offset
-    #   q_a * wp + q_b, and the planes of all samples follow each other: the shifted input of
-    #   the whole batch is one contiguous slice. The extra entries are zeros; what they add,
-    #   wherever it lands, is zero.
-    g, c_in_g = groups, c_in // groups
-    reach_h, reach_w = dh * (kh - 1), dw * (kw - 1)  # span of the kernel's taps
-    full_h = max((h - 1) * sh + reach_h + 1, ph + out_h)  # uncropped rows, and output_padding
-    full_w = max((w - 1) * sw + reach_w + 1, pw + out_w)
-    hp = max(-(-full_h // sh), h + reach_h // sh)  # rows and columns of one phase
-    wp = max(-(-full_w // sw), w + reach_w // sw)
-    plane = hp * wp
-    source = x.new_zeros((g, c_in_g, n, hp, wp))
-    source[..., :h, :w] = x.reshape(n, g, c_in_g, h, w).permute(1, 2, 0, 3, 4)
-    source = source.reshape(g, c_in_g, n * plane)
-    # One output buffer per (phase row, phase column), with room for the largest shift.
-    slack = (reach_h // sh) * wp + reach_w // sw
-    phases = x.new_zeros((sh, sw, g, c_out_per_group, n * plane + slack))
-    kernels = weight.reshape(g, c_in_g, c_out_per_group, kh, kw)
-    for a in range(kh):
-        for b in range(kw):
-            offset = (a * dh // sh) * wp + (b * dw // sw)
-            target = phases[a * dh % sh, b * dw % sw, :, :, offset : offset + n * plane]
-            # (g, C_out/g, C_in/g) @ (g, C_in/g, N * plane), added in place.
-            target.baddbmm_(kernels[:, :, :, a, b].transpose(1, 2), source)
-
-    # Interleave the phases back into rows and columns (u = (u div s) * s + u mod s), then let
-    # padding crop the borders: the result has the size PyTorch's layer gives.
-    phases = phases[..., : n * plane].reshape(sh, sw, g, c_out_per_group, n, hp, wp)
-    full = phases.permute(4, 2, 3, 5, 0, 6, 1).reshape(n, c_out, hp * sh, wp * sw)
-    y = full[..., ph : ph + out_h, pw : pw + out_w]
-    if bias is not None:
-        y = y + bias.reshape(1, c_out, 1, 1)
-    else:
-        y = y.contiguous()  # the cropped view, copied into a tensor of its own like PyTorch's
-    return y.squeeze(0) if unbatched else y
+    # Zeros and conv2d rather than F.fold (PyTorch's col2im, which would do the scatter-add in
+    # one call): every step stays visible, and the convolution is the book's own.
+    x = insert_zeros(input, (sh, sw))  # 1. s - 1 zeros between neighbouring pixels
+    # 2. d(k - 1) - p zeros on each side, and output_padding more at the bottom/right; where
+    #    d(k - 1) - p is negative, F.pad crops instead (the padding cuts into the spread input).
+    top, left = dh * (kh - 1) - ph, dw * (kw - 1) - pw
+    x = F.pad(x, (left, left + opw, top, top + oph))
+    # 3. An ordinary convolution with the flipped kernel, its taps d apart as in the transposed one.
+    return conv2d(x, flip_kernel(weight, groups), bias, dilation=(dh, dw), groups=groups)
 
 
 def conv_matrix(

@@ -15,16 +15,19 @@ from collections.abc import Callable
 import ipywidgets as W
 import torch
 
-from cnnbook.draw import (
-    InterpolationScene,
-    MultiChannelScene,
-    PoolingWindowScene,
-    Scene,
-    SlidingWindowScene,
-    TransposedConvScene,
+from cnnbook.draw.interpolation_scene import InterpolationScene
+from cnnbook.draw.multi_channel_scene import MultiChannelScene
+from cnnbook.draw.pooling_scene import PoolingWindowScene
+from cnnbook.draw.scene import Scene
+from cnnbook.draw.sliding_window_scene import SlidingWindowScene
+from cnnbook.draw.transposed_scene import TransposedConvScene
+from cnnbook.examples import (
+    channel_example,
+    counting_input,
     interpolation_samples,
+    kernel,
+    kernel_names,
 )
-from cnnbook.kernels import kernel, kernel_names
 
 
 class Explorer(W.VBox):
@@ -93,11 +96,6 @@ class Explorer(W.VBox):
         return statistics.median(self.render_ms)
 
 
-def counting_input(size: int) -> torch.Tensor:
-    """The ``size x size`` input holding ``0 .. size*size - 1`` that the explorers start from."""
-    return torch.arange(float(size * size)).reshape(size, size)
-
-
 def input_controls(X: torch.Tensor | None, default: int, largest: int) -> dict[str, W.ValueWidget]:
     """A size slider for a counting input, or no control when the caller fixed the input ``X``."""
     if X is not None:
@@ -133,9 +131,10 @@ def pooling_explorer(X: torch.Tensor | None = None) -> Explorer:
     """Slide a max or average pooling window over an input with live window, padding, stride.
 
     With ``X`` given (2-D), the input is ``X``; otherwise a size slider picks an ``n x n`` input
-    holding ``0 .. n*n - 1`` (default 4x4, the source's example). Max pooling marks the element
-    each window picks and pads with -inf; impossible combinations (padding more than half the
-    window, a window larger than the padded input) show pooling's own error message.
+    holding ``0 .. n*n - 1`` (default 4x4, the original article's example). Max pooling marks
+    the element each window picks and pads with -inf; impossible combinations (padding more
+    than half the window, a window larger than the padded input) show pooling's own error
+    message.
     """
     controls = input_controls(X, default=4, largest=8) | {
         "mode": W.Dropdown(options=["max", "avg"], value="max", description="mode"),
@@ -158,7 +157,7 @@ def interpolation_explorer(size: int = 4, seed: int = 0) -> Explorer:
     ``mode`` picks linear (a line of ``size`` samples: 2 neighbours), bilinear (a ``size x
     size`` grid: 4) or trilinear (a ``size``-cube volume: 8, drawn in 3-D); the sliders ``x``,
     ``y``, ``z`` place the point in sample index units (a mode uses the axes it has). The
-    samples are :func:`cnnbook.draw.interpolation_samples` of ``seed``.
+    samples are :func:`cnnbook.examples.interpolation_samples` of ``seed``.
     """
     top = float(size - 1)
     slider = lambda name, value: W.FloatSlider(  # noqa: E731
@@ -180,35 +179,13 @@ def interpolation_explorer(size: int = 4, seed: int = 0) -> Explorer:
     return Explorer(make_scene, controls)
 
 
-# ---------------------------------------------------------------------- chapter 03: channels
-def channel_example(
-    size: int = 3, in_channels: int = 2, out_channels: int = 3
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The source's channel example, grown to any size: ``(X, K)``.
-
-    Input channel ``c`` holds ``c .. c + size*size - 1`` row by row; kernel channel ``c`` holds
-    ``c .. c + 3`` (2x2), and output channel ``o`` uses those kernels plus ``o``. The defaults
-    give the source's ``X`` (2, 3, 3) and ``K = stack((K, K + 1, K + 2))`` (3, 2, 2, 2).
-    """
-    for value, name in ((size, "size"), (in_channels, "in_channels"),
-                        (out_channels, "out_channels")):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if size < 2:
-        raise ValueError(f"size must be at least 2 to hold the 2x2 kernel, got {size}")
-    X = torch.stack([torch.arange(float(size * size)).reshape(size, size) + c
-                     for c in range(in_channels)])
-    base = torch.stack([torch.arange(4.0).reshape(2, 2) + c for c in range(in_channels)])
-    K = torch.stack([base + o for o in range(out_channels)])
-    return X, K
-
-
 def multi_channel_explorer() -> Explorer:
     """Sum per-channel cross-correlations into output channels, live.
 
-    Sliders set the input size, the input and output channels (of :func:`channel_example`),
-    padding and stride; ``watch`` walks all output channels or only one. The defaults are the
-    source's example: 2 input channels, 3 output channels, a 3x3 input and 2x2 kernels.
+    Sliders set the input size, the input and output channels (of
+    :func:`cnnbook.examples.channel_example`), padding and stride; ``watch`` walks all output
+    channels or only one. The defaults are the original article's example: 2 input channels,
+    3 output channels, a 3x3 input and 2x2 kernels.
     """
     controls: dict[str, W.ValueWidget] = {
         "size": W.IntSlider(value=3, min=2, max=5, description="input size"),
@@ -229,16 +206,16 @@ def multi_channel_explorer() -> Explorer:
     return Explorer(make_scene, controls)
 
 
-# ------------------------------------------------------------ chapter 04: convolution types
 def transposed_conv_explorer(K: torch.Tensor | None = None) -> Explorer:
     """Scatter-add transposed convolution with live input size, stride and padding.
 
-    The input is ``n x n`` holding ``0 .. n*n - 1`` (a size slider, default 2: the source's
-    ``[[0, 1], [2, 3]]``); the kernel is ``K``, by default that same 2x2 matrix. The step slider
-    walks through the input elements, each adding its scaled copy of the kernel; a padding that
-    crops the whole output shows :func:`cnnbook.transposed.trans_conv`'s own message.
+    The input is ``n x n`` holding ``0 .. n*n - 1`` (a size slider, default 2: the original
+    article's ``[[0, 1], [2, 3]]``); the kernel is ``K``, by default that same 2x2 matrix. The
+    step slider walks through the input elements, each adding its scaled copy of the kernel; a
+    padding that crops the whole output shows :func:`cnnbook.transposed.trans_conv`'s own
+    message.
     """
-    kernel_ = torch.arange(4.0).reshape(2, 2) if K is None else K
+    kernel_ = kernel("example 2x2") if K is None else K
     controls: dict[str, W.ValueWidget] = {
         "size": W.IntSlider(value=2, min=1, max=4, description="input size"),
         "stride": W.IntSlider(value=1, min=1, max=3, description="stride"),

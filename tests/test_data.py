@@ -1,4 +1,4 @@
-"""Fashion-MNIST: where it is found, how it is checked, and the batches served from it."""
+"""Fashion-MNIST: where its files are found, how they are checked, and the batches served."""
 
 from __future__ import annotations
 
@@ -9,32 +9,30 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnbook import data
-from cnnbook.data import (
-    CLASS_NAMES,
+from cnnbook import data, datafiles
+from cnnbook.data import CLASS_NAMES, BatchIterator, text_labels
+from cnnbook.datafiles import (
     IDX_FILES,
-    BatchIterator,
     DataCorruptedError,
     DataNotFoundError,
     find_fashion_mnist,
     read_idx_file,
-    text_labels,
 )
 
-DEBIAN = data.DEBIAN_DIR  # kept before any test patches data.DEBIAN_DIR
+DEBIAN = datafiles.DEBIAN_DIR  # kept before any test patches datafiles.DEBIAN_DIR
 HAVE_DEBIAN_COPY = all((DEBIAN / f"{name}.gz").is_file() for name in IDX_FILES)
 needs_data = pytest.mark.skipif(
-    not HAVE_DEBIAN_COPY, reason=f"Fashion-MNIST not installed: {data.APT_COMMAND}"
+    not HAVE_DEBIAN_COPY, reason=f"Fashion-MNIST not installed: {datafiles.APT_COMMAND}"
 )
 
 
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No data set anywhere: $CNNBOOK_DATA unset, cwd empty, the Debian directory missing."""
-    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.delenv(datafiles.DATA_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian-package")
-    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(datafiles, "DEBIAN_DIR", tmp_path / "no-debian-package")
+    monkeypatch.setenv(datafiles.CACHE_ENV, str(tmp_path / "cache"))
     return tmp_path
 
 
@@ -53,9 +51,9 @@ def test_search_order_env_then_cwd_then_debian(isolated: Path, monkeypatch: pyte
     env_dir = fake_files(isolated / "env")
     cwd_dir = fake_files(isolated / "data", gz=True)
     debian = fake_files(isolated / "no-debian-package", gz=True)
-    monkeypatch.setenv(data.DATA_ENV, str(env_dir))
+    monkeypatch.setenv(datafiles.DATA_ENV, str(env_dir))
     assert {p.parent for p in find_fashion_mnist().values()} == {env_dir}
-    monkeypatch.delenv(data.DATA_ENV)
+    monkeypatch.delenv(datafiles.DATA_ENV)
     found = find_fashion_mnist()
     assert {p.parent for p in found.values()} == {cwd_dir}
     assert all(p.name.endswith(".gz") for p in found.values())
@@ -66,7 +64,7 @@ def test_search_order_env_then_cwd_then_debian(isolated: Path, monkeypatch: pyte
 
 def test_torchvision_layout_under_a_root_is_found(isolated: Path, monkeypatch: pytest.MonkeyPatch):
     raw = fake_files(isolated / "somewhere" / "FashionMNIST" / "raw")
-    monkeypatch.setenv(data.DATA_ENV, str(isolated / "somewhere"))
+    monkeypatch.setenv(datafiles.DATA_ENV, str(isolated / "somewhere"))
     assert {p.parent for p in find_fashion_mnist().values()} == {raw}
 
 
@@ -79,13 +77,13 @@ def test_uncompressed_file_preferred_and_partial_directory_skipped(
     partial = isolated / "partial"
     partial.mkdir()
     (partial / "train-images-idx3-ubyte").write_bytes(b"x")  # three files missing
-    monkeypatch.setenv(data.DATA_ENV, str(partial))
+    monkeypatch.setenv(datafiles.DATA_ENV, str(partial))
     with pytest.raises(DataNotFoundError):
         find_fashion_mnist()
 
 
 def find_fashion_mnist_in(directory: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    monkeypatch.setenv(data.DATA_ENV, str(directory))
+    monkeypatch.setenv(datafiles.DATA_ENV, str(directory))
     return find_fashion_mnist()
 
 
@@ -115,16 +113,27 @@ def test_search_places_are_a_parameter(tmp_path: Path):
     assert f"{tmp_path / 'env'}  [$CNNBOOK_DATA]" in message
     assert "./data (not set)" in message
     assert f"{tmp_path / 'deb' / 'FashionMNIST' / 'raw'}  [Debian]" in message
-    assert str(data.DEBIAN_DIR) not in message
+    assert str(datafiles.DEBIAN_DIR) not in message
     complete = tmp_path / "deb"
     complete.mkdir()
-    for name in data.IDX_FILES:
+    for name in datafiles.IDX_FILES:
         (complete / name).write_bytes(b"")
-    assert set(find_fashion_mnist(roots=places)) == set(data.IDX_FILES)
+    assert set(find_fashion_mnist(roots=places)) == set(datafiles.IDX_FILES)
+
+
+def test_loading_takes_the_search_places_too(tmp_path: Path):
+    nowhere = [("an empty folder", tmp_path)]
+    with pytest.raises(DataNotFoundError, match="an empty folder"):
+        data.load_fashion_mnist(roots=nowhere)
+    with pytest.raises(DataNotFoundError, match="an empty folder"):
+        data.torchvision_datasets(roots=nowhere)
+    if HAVE_DEBIAN_COPY:
+        here = data.load_fashion_mnist(roots=[("Debian", DEBIAN)])
+        assert here.test_labels.shape == (10_000,)
 
 
 def test_missing_data_error_names_the_env_directory(isolated: Path, monkeypatch):
-    monkeypatch.setenv(data.DATA_ENV, str(isolated / "typo"))
+    monkeypatch.setenv(datafiles.DATA_ENV, str(isolated / "typo"))
     with pytest.raises(DataNotFoundError, match="typo"):
         find_fashion_mnist()
 
@@ -133,7 +142,7 @@ def test_failed_download_is_reported_with_the_fix(isolated: Path, monkeypatch):
     def offline(root: Path) -> None:
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz: no network")
 
-    monkeypatch.setattr(data, "_download", offline)
+    monkeypatch.setattr(datafiles, "_download", offline)
     with pytest.raises(DataNotFoundError, match="download into ./data failed.*no network") as info:
         find_fashion_mnist(download=True)
     assert "apt-get install dataset-fashion-mnist" in str(info.value)
@@ -186,9 +195,9 @@ def test_unknown_file_name_is_refused(tmp_path: Path):
 
 def test_corrupted_file_stops_loading(isolated: Path, monkeypatch: pytest.MonkeyPatch):
     directory = fake_files(isolated / "bad")
-    monkeypatch.setenv(data.DATA_ENV, str(directory))
+    monkeypatch.setenv(datafiles.DATA_ENV, str(directory))
     with pytest.raises(DataCorruptedError, match=str(directory)):
-        data.fashion_mnist_uint8()
+        datafiles.fashion_mnist_uint8()
 
 
 # --- the real data set ------------------------------------------------------------------------
@@ -196,20 +205,20 @@ def test_corrupted_file_stops_loading(isolated: Path, monkeypatch: pytest.Monkey
 
 @needs_data
 def test_debian_copy_verifies_and_decodes():
-    raw = data.fashion_mnist_uint8()
+    raw = datafiles.fashion_mnist_uint8()
     assert raw.train_images.shape == (60_000, 28, 28) and raw.train_images.dtype == torch.uint8
     assert raw.test_images.shape == (10_000, 28, 28)
     assert raw.train_labels.dtype == torch.int64
     # Fashion-MNIST is balanced: 6,000 training and 1,000 test images per class.
     assert torch.bincount(raw.train_labels).tolist() == [6000] * 10
     assert torch.bincount(raw.test_labels).tolist() == [1000] * 10
-    assert data.fashion_mnist_uint8() is raw  # decoded once per process
+    assert datafiles.fashion_mnist_uint8() is raw  # decoded once per process
 
 
 @needs_data
 def test_load_fashion_mnist_gives_floats_in_unit_range():
     dataset = data.load_fashion_mnist("cpu")
-    raw = data.fashion_mnist_uint8()
+    raw = datafiles.fashion_mnist_uint8()
     assert dataset.train_images.shape == (60_000, 1, 28, 28)
     assert dataset.train_images.dtype == torch.float32
     assert 0.0 == dataset.train_images.min() and dataset.train_images.max() == 1.0
@@ -226,12 +235,12 @@ def test_uncompressed_copy_gives_the_same_tensors(isolated: Path, monkeypatch):
     copy.mkdir()
     for name in IDX_FILES:
         (copy / name).write_bytes(gzip.decompress((DEBIAN / f"{name}.gz").read_bytes()))
-    monkeypatch.setenv(data.DATA_ENV, str(copy))
+    monkeypatch.setenv(datafiles.DATA_ENV, str(copy))
     assert read_idx_file(copy / "t10k-labels-idx1-ubyte")[:4] == (2049).to_bytes(4, "big")
-    ours = data.fashion_mnist_uint8()
-    monkeypatch.delenv(data.DATA_ENV)
-    monkeypatch.setattr(data, "DEBIAN_DIR", DEBIAN)
-    debian = data.fashion_mnist_uint8()
+    ours = datafiles.fashion_mnist_uint8()
+    monkeypatch.delenv(datafiles.DATA_ENV)
+    monkeypatch.setattr(datafiles, "DEBIAN_DIR", DEBIAN)
+    debian = datafiles.fashion_mnist_uint8()
     assert ours is not debian
     for a, b in zip(ours, debian, strict=True):
         assert torch.equal(a, b)
@@ -239,7 +248,7 @@ def test_uncompressed_copy_gives_the_same_tensors(isolated: Path, monkeypatch):
 
 @needs_data
 def test_torchvision_path_reads_the_same_images(isolated: Path, monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_DIR", DEBIAN)
+    monkeypatch.setattr(datafiles, "DEBIAN_DIR", DEBIAN)
     train, test = data.torchvision_datasets()
     assert (isolated / "cache" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
     dataset = data.load_fashion_mnist()
@@ -249,15 +258,11 @@ def test_torchvision_path_reads_the_same_images(isolated: Path, monkeypatch):
         assert torch.equal(image, dataset.test_images[index])  # ToTensor == our x / 255
         assert label == dataset.test_labels[index].item()
     assert len(train) == 60_000
-    train_iter, test_iter = data.torchvision_loaders(64, num_workers=0, seed=1, limit=200)
-    x, y = next(iter(train_iter))
-    assert x.shape == (64, 1, 28, 28) and y.shape == (64,)
-    assert sum(len(y) for _, y in test_iter) == 200
     # The prepared layout is reused when it is already there; a damaged copy is written again.
-    assert data.torchvision_root() == isolated / "cache"
+    assert datafiles.torchvision_root() == isolated / "cache"
     cached = isolated / "cache" / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte"
     cached.write_bytes(bytes(cached.stat().st_size))
-    assert data.torchvision_root() == isolated / "cache"
+    assert datafiles.torchvision_root() == isolated / "cache"
     digest = hashlib.sha256(cached.read_bytes()).hexdigest()
     assert digest == IDX_FILES["t10k-labels-idx1-ubyte"].sha256
 

@@ -1,4 +1,4 @@
-"""Chapter 07's figures: the confusion matrix and the comparison curves draw the numbers given."""
+"""LeNet's figures: the confusion matrix and the comparison curves draw the numbers given."""
 
 from __future__ import annotations
 

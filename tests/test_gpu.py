@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from cnnbook import data, models
-from cnnbook.train import choose_device, evaluate, train
+from cnnbook.train import CLASSIC, Recipe, choose_device, evaluate, train
 
 pytestmark = [
     pytest.mark.gpu,
@@ -34,8 +34,8 @@ def test_auto_picks_cuda():
 
 @pytest.mark.parametrize("amp", [False, True])
 def test_training_on_cuda_learns(small: data.FashionMNIST, amp: bool):
-    history = train(models.lenet_modern(), small, 2, 0.01, optimizer="adam", device="cuda",
-                    amp=amp, **QUIET)  # fmt: skip
+    recipe = Recipe(epochs=2, lr=0.01, optimizer="adam")
+    history = train(models.lenet_modern(), small, recipe, device="cuda", amp=amp, **QUIET)
     assert history.device.startswith("cuda")
     assert history.test_acc[-1] > 0.7
     assert history.train_loss[-1] < history.train_loss[0]
@@ -50,20 +50,23 @@ def test_cuda_and_cpu_evaluate_agree(small: data.FashionMNIST):
 
 
 def test_seeded_cuda_runs_reproduce_closely(small: data.FashionMNIST):
-    runs = [train(models.lenet(), small, 1, 0.9, device="cuda", seed=3, **QUIET) for _ in range(2)]
+    one_epoch = CLASSIC.replace(epochs=1)
+    runs = [train(models.lenet(), small, one_epoch, device="cuda", seed=3, **QUIET) for _ in "ab"]
     assert runs[0].train_loss[0] == pytest.approx(runs[1].train_loss[0], rel=1e-3)
 
 
 def test_compiled_training_runs(small: data.FashionMNIST):
-    history = train(models.lenet(), small.subset(1024, 512), 1, 0.9, device="cuda", compile=True,
-                    **QUIET)  # fmt: skip
+    history = train(models.lenet(), small.subset(1024, 512), CLASSIC.replace(epochs=1),
+                    device="cuda", compile=True, **QUIET)  # fmt: skip
     assert history.status == "completed"
 
 
-def test_graph_benchmark_script_runs():
+def test_graph_benchmark_script_runs(tmp_path: Path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_lenet.py"), "--epochs", "2"],
+        [sys.executable, str(ROOT / "benchmarks" / "bench_lenet.py"), "--mode", "graph",
+         "--epochs", "2", "--results", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "examples/sec timed" in result.stdout
+    assert len(list(tmp_path.glob("*_bench_lenet-graph_*.json"))) == 1

@@ -9,7 +9,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import cnnbook.interpolate
 from cnnbook.interpolate import (
     bilinear_at,
     bilinear_weights,
@@ -102,14 +101,63 @@ def test_interpolate_nearest_small_integer_and_reduced_precision() -> None:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_interpolate_in_many_chunks(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Planes go through the passes a chunk at a time; make chunks tiny (a few planes, the last
-    # one partial) so the chunking itself is exercised.
-    monkeypatch.setattr(cnnbook.interpolate, "_CHUNK", 150)
+def test_interpolate_many_planes(seed: int) -> None:
+    # Many (N, C) planes at once: every plane goes through the same gathers and blends.
     x, kwargs = _random_case(1000 + seed)
-    x = torch.cat([x] * 4)  # more planes than one chunk holds
+    x = torch.cat([x] * 4)
     expected = F.interpolate(x, **kwargs)
     torch.testing.assert_close(interpolate(x, **kwargs), expected, rtol=1.3e-6, atol=1e-5)
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("seed", range(40))
+def test_interpolate_gradients_match_pytorch(seed: int) -> None:
+    # A random upstream gradient dL/dy, and the gradient it gives the input.
+    x, kwargs = _random_case(2000 + seed)
+    x = x.double().requires_grad_()
+    ours, theirs = interpolate(x, **kwargs), F.interpolate(x, **kwargs)
+    upstream = torch.randn(theirs.shape, generator=torch.Generator().manual_seed(seed),
+                           dtype=torch.float64)  # fmt: skip
+    (mine,) = torch.autograd.grad(ours, x, upstream)
+    (reference,) = torch.autograd.grad(theirs, x, upstream)
+    torch.testing.assert_close(mine, reference)
+
+
+# Reduced precision: the linear modes compute in float32 and round once, as PyTorch does.
+TOLERANCE = {torch.float16: 1e-3, torch.bfloat16: 8e-3, torch.float32: 1.3e-6, torch.float64: 1e-7}
+
+
+@pytest.mark.parametrize("dtype", list(TOLERANCE))
+@pytest.mark.parametrize("mode", ["nearest", "linear", "bilinear", "trilinear"])
+def test_interpolate_dtypes_and_non_contiguous_inputs(dtype: torch.dtype, mode: str) -> None:
+    gen = torch.Generator().manual_seed(6)
+    dims = {"linear": 3, "bilinear": 4, "trilinear": 5}.get(mode, 4)
+    x = torch.randn(3, 2, *[5] * (dims - 2), generator=gen).to(dtype).transpose(0, 1)
+    assert not x.is_contiguous()
+    extra = {} if mode == "nearest" else {"align_corners": False}
+    for kwargs in ({"size": 7}, {"scale_factor": 0.6}):
+        expected = F.interpolate(x, mode=mode, **kwargs, **extra)
+        got = interpolate(x, mode=mode, **kwargs, **extra)
+        assert got.dtype == dtype and got.shape == expected.shape
+        tol = 0 if mode == "nearest" else TOLERANCE[dtype]
+        torch.testing.assert_close(got, expected, rtol=tol, atol=tol)
+
+
+def test_interpolate_after_a_conv_layer() -> None:
+    # The first thing a learner does: resize a layer's output (it requires grad) and
+    # backpropagate into the layer's parameters.
+    torch.manual_seed(0)
+    layer = torch.nn.Conv2d(3, 4, 3)
+    x = torch.randn(2, 3, 9, 9)
+    for kwargs in ({"scale_factor": 2}, {"size": (5, 11), "mode": "bilinear"}):
+        grads = []
+        for op in (interpolate, F.interpolate):
+            hidden = layer(x)
+            assert hidden.requires_grad
+            out = op(hidden, **kwargs)
+            grads.append(torch.autograd.grad(out.square().sum(), [layer.weight, layer.bias]))
+        for mine, reference in zip(*grads, strict=True):
+            torch.testing.assert_close(mine, reference, rtol=1e-4, atol=1e-4)
 
 
 def test_equal_size_is_a_copy_whatever_the_factor() -> None:

@@ -1,4 +1,4 @@
-"""LeNet and its variants: the source's layer-by-layer shapes, parameter counts, initialisation."""
+"""LeNet and its variants: the original article's shapes, parameter counts, initialisation."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ import torch
 from torch import nn
 
 from cnnbook.models import (
+    MODELS,
     count_parameters,
     init_xavier,
     layer_table,
     lenet,
     lenet_modern,
+    reinitialise,
 )
 
-# The source's printout for a (1, 1, 28, 28) input, one line per layer.
-SOURCE_PRINTOUT = [
+# The original article's printout for a (1, 1, 28, 28) input, one line per layer.
+ARTICLE_PRINTOUT = [
     ("Conv2d", (1, 6, 28, 28)),
     ("Sigmoid", (1, 6, 28, 28)),
     ("AvgPool2d", (1, 6, 14, 14)),
@@ -41,9 +43,9 @@ def linear_params(n_in: int, n_out: int) -> int:
     return n_out * n_in + n_out
 
 
-def test_layer_table_matches_the_source_printout():
+def test_layer_table_matches_the_original_articles_printout():
     table = layer_table(lenet(), (1, 1, 28, 28))
-    assert [(row.name, row.output_shape) for row in table] == SOURCE_PRINTOUT
+    assert [(row.name, row.output_shape) for row in table] == ARTICLE_PRINTOUT
     expected_params = [
         conv_params(1, 6, 5), 0, 0, conv_params(6, 16, 5), 0, 0, 0,
         linear_params(400, 120), 0, linear_params(120, 84), 0, linear_params(84, 10),
@@ -150,3 +152,20 @@ def test_init_xavier_draws_weights_within_the_xavier_bound(seed: int):
     assert all(torch.equal(a, b) for a, b in zip(biases, after, strict=True))
     norms = [m for m in net if isinstance(m, nn.BatchNorm2d)]
     assert all(torch.equal(a, m.weight) for a, m in zip(norm_weights, norms, strict=True))
+
+
+def test_reinitialise_repeats_from_the_seed_biases_included():
+    def fresh(seed: int) -> list[torch.Tensor]:
+        net = lenet_modern()
+        torch.manual_seed(seed)
+        return [p.detach().clone() for p in reinitialise(net).parameters()]
+
+    first = fresh(0)
+    assert all(torch.equal(a, b) for a, b in zip(first, fresh(0), strict=True))
+    assert not torch.equal(first[1], fresh(1)[1])  # the first convolution's biases are drawn too
+
+
+def test_models_are_known_by_name():
+    assert set(MODELS) == {"lenet", "modern"}
+    assert count_parameters(MODELS["lenet"]()) == 61_706
+    assert count_parameters(MODELS["modern"]()) == 91_402

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import base64
 import re
+from types import SimpleNamespace
 
+import IPython
+import pytest
 import torch
+from matplotlib.figure import Figure
 
 from cnnbook.animate import animation_html
 from cnnbook.conv import conv2d
-from cnnbook.draw import SlidingWindowScene
-from cnnbook.notebook import show_source
+from cnnbook.draw import SlidingWindowScene, figure_png, show_images
+from cnnbook.notebook import register_figure_display, show_source
 
 
 def test_show_source_is_the_code_in_a_markdown_block() -> None:
@@ -44,3 +48,21 @@ def test_animation_frames_carry_no_software_version() -> None:
     for frame in frames:
         png = base64.b64decode(frame.replace("\\n", ""))
         assert png.startswith(b"\x89PNG") and b"Software" not in png and b"atplotlib" not in png
+
+
+def test_figures_and_scenes_render_without_software_version() -> None:
+    scene = SlidingWindowScene(torch.arange(9.0).reshape(3, 3), torch.ones(2, 2))
+    for png in (figure_png(show_images([torch.eye(3)])), scene.png(1), scene._repr_png_()):
+        assert png.startswith(b"\x89PNG") and b"Software" not in png and b"atplotlib" not in png
+
+
+def test_registered_figure_display_uses_the_same_png(monkeypatch: pytest.MonkeyPatch) -> None:
+    registered = {}
+    formatter = SimpleNamespace(for_type=lambda kind, render: registered.update({kind: render}))
+    shell = SimpleNamespace(display_formatter=SimpleNamespace(formatters={"image/png": formatter}))
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    register_figure_display()
+    fig = show_images([torch.eye(3)])
+    png = registered[Figure](fig)
+    assert png == figure_png(fig, dpi=fig.dpi, tight=True)
+    assert png.startswith(b"\x89PNG") and b"Software" not in png

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from functools import partial
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from cnnbook.pooling import copy_unpool2d, max_unpool2d, pool2d, pool2d_loop, sh
 X44 = torch.arange(16, dtype=torch.float32).reshape(4, 4)
 
 
-# --- the source's examples -------------------------------------------------------------------
+# --- the original article's examples ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -113,7 +114,7 @@ def _torch_pool(x: torch.Tensor, mode: str, kwargs: dict):
 
 @pytest.mark.parametrize("seed", range(200))
 @pytest.mark.parametrize("mode", ["max", "avg"])
-def test_pool2d_matches_pytorch(seed: int, mode: str) -> None:
+def test_pool2d_matches_pytorch(seed: int, mode: str, one_thread: None) -> None:
     x, kwargs = _random_pool_case(seed, mode)
     try:
         expected = _torch_pool(x, mode, kwargs)
@@ -133,7 +134,7 @@ def test_pool2d_matches_pytorch(seed: int, mode: str) -> None:
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_pool2d_loop_matches_pytorch(seed: int) -> None:
+def test_pool2d_loop_matches_pytorch(seed: int, one_thread: None) -> None:
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
     h, w = rng.randint(1, 9), rng.randint(1, 9)
@@ -205,7 +206,7 @@ def test_max_pool_indices_of_windows_holding_only_minus_inf() -> None:
 
 
 @pytest.mark.parametrize("seed", range(80))
-def test_max_unpool2d_inverts_pooling_like_pytorch(seed: int) -> None:
+def test_max_unpool2d_inverts_pooling_like_pytorch(seed: int, one_thread: None) -> None:
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
     k = (rng.randint(1, 4), rng.randint(1, 4))
@@ -243,7 +244,7 @@ def test_max_unpool2d_inverts_pooling_like_pytorch(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_max_unpool2d_repeated_indices_last_writer_wins(seed: int) -> None:
+def test_max_unpool2d_repeated_indices_last_writer_wins(seed: int, one_thread: None) -> None:
     gen = torch.Generator().manual_seed(seed)
     values = torch.randn(2, 3, 4, 4, generator=gen)
     indices = torch.randint(0, 9, (2, 3, 4, 4), generator=gen)  # many repeats
@@ -265,7 +266,7 @@ def test_max_unpool2d_plane_input() -> None:
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_copy_unpool2d_equals_nearest_upsampling(seed: int) -> None:
+def test_copy_unpool2d_equals_nearest_upsampling(seed: int, one_thread: None) -> None:
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
     k = (rng.randint(1, 4), rng.randint(1, 4))
@@ -319,6 +320,201 @@ def test_shift_tolerance_compares_the_two_crops() -> None:
         expected = (pool(a) == pool(b)).float().mean().item()
         assert shift_tolerance(x, pool, dy, dx) == pytest.approx(expected)
         assert shift_tolerance(x, pool, -dy, -dx) == pytest.approx(expected)
+
+
+# --- gradients, dtypes and layouts ----------------------------------------------------------
+
+
+def _values_and_grads(fn, x: torch.Tensor, upstream_seed: int):
+    """``fn(x)`` (a tensor, or a tuple whose first entry carries the gradient) and the gradient
+    of that output, weighted by a random upstream gradient, with respect to ``x``."""
+    x = x.detach().requires_grad_()
+    out = fn(x)
+    y = out[0] if isinstance(out, tuple) else out
+    gen = torch.Generator().manual_seed(upstream_seed)
+    upstream = torch.randn(y.shape, generator=gen, dtype=torch.float64).to(y.device, y.dtype)
+    (grad,) = torch.autograd.grad(y, x, upstream)
+    return out, grad
+
+
+def _assert_pooling_matches(ours, theirs, grads, **tol) -> None:
+    """Values (NaN where PyTorch's is NaN), indices exactly, and input gradients."""
+    if isinstance(theirs, tuple):
+        torch.testing.assert_close(ours[0], theirs[0], equal_nan=True, **tol)
+        torch.testing.assert_close(ours[1], theirs[1], rtol=0, atol=0)
+    else:
+        assert ours.dtype == theirs.dtype
+        torch.testing.assert_close(ours, theirs, equal_nan=True, **tol)
+    torch.testing.assert_close(grads[0], grads[1], equal_nan=True, **tol)
+
+
+def _has_window_without_input(x: torch.Tensor, kwargs: dict) -> bool:
+    """Whether a dilated window holds padding only: PyTorch then returns an index past the
+    input plane (as pool2d does), and its backward writes gradient there."""
+    _, indices = _torch_pool(x, "max", {**kwargs, "return_indices": True})
+    return bool((indices >= x.shape[-2] * x.shape[-1]).any())
+
+
+@pytest.mark.parametrize("seed", range(100))
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_pool2d_gradients_match_pytorch(seed: int, mode: str, one_thread: None) -> None:
+    # The random cases of test_pool2d_matches_pytorch (other seeds), in floating point: ties,
+    # NaN and -inf, ceil_mode, count_include_pad, dilation, return_indices, non-contiguous views.
+    x, kwargs = _random_pool_case(10_000 + seed, mode)
+    x = x if x.is_floating_point() else x.double()
+    try:
+        _torch_pool(x, mode, kwargs)
+    except RuntimeError:
+        return  # PyTorch refuses; test_pool2d_matches_pytorch checks that we do too
+    if mode == "max" and _has_window_without_input(x, kwargs):
+        return  # PyTorch's backward writes outside the input there (and may crash)
+    ours, grad = _values_and_grads(lambda t: pool2d(t, mode=mode, **kwargs), x, seed)
+    theirs, grad_t = _values_and_grads(lambda t: _torch_pool(t, mode, kwargs), x, seed)
+    _assert_pooling_matches(ours, theirs, (grad, grad_t))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_max_unpool2d_gradients_match_pytorch(seed: int, one_thread: None) -> None:
+    rng = random.Random(seed)
+    gen = torch.Generator().manual_seed(seed)
+    k = (rng.randint(1, 4), rng.randint(1, 4))
+    s = (rng.randint(1, 4), rng.randint(1, 4))
+    p = (rng.randint(0, k[0] // 2), rng.randint(0, k[1] // 2))
+    dtype = rng.choice([torch.float32, torch.float64])
+    x = torch.randn(rng.randint(1, 3), rng.randint(1, 3), rng.randint(k[0] + 1, 12),
+                    rng.randint(k[1] + 1, 12), generator=gen, dtype=dtype)  # fmt: skip
+    pooled, indices = F.max_pool2d(x, k, s, p, return_indices=True)
+    size = tuple(x.shape[-2:])  # the pooled input's size always holds every index
+    ours, grad = _values_and_grads(lambda t: max_unpool2d(t, indices, k, s, p, size), pooled, seed)
+    theirs, grad_t = _values_and_grads(
+        lambda t: F.max_unpool2d(t, indices, k, s, p, output_size=size), pooled, seed
+    )
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    torch.testing.assert_close(grad, grad_t, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_pool2d_loop_and_copy_unpool2d_gradients_match_pytorch(seed: int, one_thread: None) -> None:
+    rng = random.Random(seed)
+    gen = torch.Generator().manual_seed(seed)
+    h, w = rng.randint(1, 8), rng.randint(1, 8)
+    p = (rng.randint(1, h), rng.randint(1, w))
+    stride = rng.choice([None, 1, (rng.randint(1, 3), rng.randint(1, 3))])
+    x = torch.randn(h, w, generator=gen, dtype=torch.float64)  # no ties: one maximum per window
+    for mode, ref in (("max", F.max_pool2d), ("avg", F.avg_pool2d)):
+        loop = partial(pool2d_loop, pool_size=p, mode=mode, stride=stride)
+        ours, grad = _values_and_grads(loop, x, seed)
+        theirs, grad_t = _values_and_grads(
+            lambda t, ref=ref: ref(t[None], p, stride=stride)[0], x, seed
+        )
+        _assert_pooling_matches(ours, theirs, (grad, grad_t))
+    k = (rng.randint(1, 3), rng.randint(1, 3))
+    ours, grad = _values_and_grads(lambda t: copy_unpool2d(t, k), x, seed)
+    theirs, grad_t = _values_and_grads(
+        lambda t: F.interpolate(t[None, None], scale_factor=k, mode="nearest")[0, 0], x, seed
+    )
+    _assert_pooling_matches(ours, theirs, (grad, grad_t))
+
+
+_POOL_ARGUMENTS = [
+    ("max", {"kernel_size": 2}),
+    ("max", {"kernel_size": 3, "stride": 2, "padding": 1, "return_indices": True}),
+    ("max", {"kernel_size": (2, 3), "stride": 1, "dilation": 2, "ceil_mode": True,
+             "return_indices": True}),
+    ("avg", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+    ("avg", {"kernel_size": (3, 2), "padding": (1, 0), "count_include_pad": False}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("mode", "kwargs"), _POOL_ARGUMENTS)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_pool2d_dtypes_match_pytorch(dtype: torch.dtype, mode: str, kwargs: dict) -> None:
+    gen = torch.Generator().manual_seed(3)
+    x = (torch.randn(2, 3, 9, 10, generator=gen) * 10).to(dtype)
+    x[0, 0, 2, 3] = float("nan")
+    x[1, 2, :3, :4] = x[1, 2, 0, 0]  # ties
+    ours, grad = _values_and_grads(lambda t: pool2d(t, mode=mode, **kwargs), x, 0)
+    theirs, grad_t = _values_and_grads(lambda t: _torch_pool(t, mode, kwargs), x, 0)
+    assert (ours[0] if isinstance(ours, tuple) else ours).dtype == grad.dtype == dtype
+    # Gradients of overlapping windows are sums, added in another order than PyTorch's: in half
+    # precision that moves the last bit or two (the gradients here are of order 1).
+    tolerance = {torch.float16: 2e-3, torch.bfloat16: 1.6e-2, torch.float64: 1e-7}[dtype]
+    _assert_pooling_matches(ours, theirs, (grad, grad_t), rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize(("mode", "kwargs"), _POOL_ARGUMENTS)
+def test_pool2d_non_contiguous_inputs(mode: str, kwargs: dict) -> None:
+    gen = torch.Generator().manual_seed(4)
+    base = torch.randn(2, 3, 12, 11, generator=gen)
+    for x in (
+        base.transpose(-1, -2),  # columns as rows
+        base[:, 1:, 2:11:2, 1:],  # a strided slice
+        base[:, :, 1:, :].contiguous(memory_format=torch.channels_last),
+        base[0, 1],  # a (H, W) plane of a batch
+    ):
+        assert not x.is_contiguous() or x.dim() == 2
+        ours, grad = _values_and_grads(lambda t: pool2d(t, mode=mode, **kwargs), x, 1)
+        theirs, grad_t = _values_and_grads(lambda t: _torch_pool(t, mode, kwargs), x, 1)
+        _assert_pooling_matches(ours, theirs, (grad, grad_t))
+
+
+def test_max_unpool2d_non_contiguous_inputs() -> None:
+    base = torch.randn(2, 3, 12, 11, generator=torch.Generator().manual_seed(4))
+    values, indices = F.max_pool2d(base, 2, return_indices=True)
+    expected = F.max_unpool2d(values, indices, 2, output_size=(12, 11))
+    values, indices = (
+        t.transpose(-1, -2).contiguous().transpose(-1, -2) for t in (values, indices)
+    )
+    assert not values.is_contiguous() and not indices.is_contiguous()
+    got = max_unpool2d(values, indices, 2, output_size=(12, 11))
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def test_ops_take_a_layer_output_that_requires_grad() -> None:
+    # What a learner does first: pool the output of a layer, inside a network, and train it.
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 3)
+    x = torch.randn(2, 3, 12, 12)
+    pairs = [
+        (lambda t: pool2d(t, 3, stride=2), lambda t: F.max_pool2d(t, 3, stride=2)),
+        (lambda t: pool2d(t, 2, mode="avg"), lambda t: F.avg_pool2d(t, 2)),
+        (lambda t: max_unpool2d(*pool2d(t, 2, return_indices=True), 2),
+         lambda t: F.max_unpool2d(*F.max_pool2d(t, 2, return_indices=True), 2)),
+        (lambda t: copy_unpool2d(pool2d(t, 2), 2),
+         lambda t: F.interpolate(F.max_pool2d(t, 2), scale_factor=2, mode="nearest")),
+    ]  # fmt: skip
+    for ours, theirs in pairs:
+        y, y_t = ours(conv(x)), theirs(conv(x))
+        assert y.requires_grad
+        torch.testing.assert_close(y, y_t)
+        upstream = torch.randn_like(y)
+        grads = torch.autograd.grad(y, list(conv.parameters()), upstream)
+        grads_t = torch.autograd.grad(y_t, list(conv.parameters()), upstream)
+        for g, g_t in zip(grads, grads_t, strict=True):
+            torch.testing.assert_close(g, g_t)
+    values, indices = pool2d(conv(x), 3, stride=2, return_indices=True)
+    assert values.requires_grad and not indices.requires_grad and indices.dtype == torch.int64
+
+
+def test_max_unpool2d_names_both_devices() -> None:
+    values, indices = _pooled()
+    with pytest.raises(ValueError, match="X is on cpu but indices is on meta"):
+        max_unpool2d(values, indices.to("meta"), 2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_pool2d_on_cuda_matches_pytorch() -> None:
+    gen = torch.Generator().manual_seed(6)
+    x = torch.randint(0, 3, (2, 3, 13, 12), generator=gen).float().cuda()  # ties
+    x[0, 0, 5, 5] = float("nan")
+    for mode, kwargs in _POOL_ARGUMENTS:
+        ours, grad = _values_and_grads(partial(pool2d, mode=mode, **kwargs), x, 2)
+        theirs, grad_t = _values_and_grads(partial(_torch_pool, mode=mode, kwargs=kwargs), x, 2)
+        _assert_pooling_matches(ours, theirs, (grad, grad_t))
+    values, indices = pool2d(x, 2, return_indices=True)
+    torch.testing.assert_close(
+        max_unpool2d(values, indices, 2), F.max_unpool2d(values, indices, 2), rtol=0, atol=0
+    )
 
 
 # --- errors ------------------------------------------------------------------------------------

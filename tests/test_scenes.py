@@ -1,16 +1,25 @@
-"""Scenes, live explorers (driven headless, as in CI) and static animations."""
+"""The sliding-window scene, what every window scene shares, the explorer and animation."""
 
 from __future__ import annotations
 
+import random
 import re
 
+import numpy as np
 import pytest
 import torch
+from matplotlib.colors import to_rgba
 
 from cnnbook.animate import animation_html
 from cnnbook.conv import conv2d
-from cnnbook.draw import SlidingWindowScene
-from cnnbook.kernels import kernel, kernel_names
+from cnnbook.draw import (
+    COLORS,
+    MultiChannelScene,
+    PoolingWindowScene,
+    SlidingWindowScene,
+    WindowScene,
+)
+from cnnbook.examples import counting_input, kernel, kernel_names
 from cnnbook.widgets import sliding_window_explorer
 
 
@@ -40,11 +49,11 @@ def test_scene_windows_agree_with_conv2d(stride, padding, dilation) -> None:
 
 def test_scene_marks_dropped_rows_and_columns() -> None:
     scene = SlidingWindowScene(torch.zeros(8, 8), torch.ones(3, 3), stride=3)
-    covered = scene.covered()
+    covered = ~scene.unread_cells()
     # Windows start at 0 and 3 and span 3: rows/columns 6 and 7 are never read.
     assert covered[:6, :6].all() and not covered[6:].any() and not covered[:, 6:].any()
     dilated = SlidingWindowScene(torch.zeros(5, 5), torch.ones(2, 2), dilation=2)
-    assert dilated.covered().all()  # holes between taps are read by the next window
+    assert (~dilated.unread_cells()).all()  # holes between taps are read by the next window
 
 
 def test_scene_rejects_non_2d() -> None:
@@ -95,7 +104,8 @@ def test_animation_has_one_distinct_frame_per_step() -> None:
 
 def test_caption_reports_shape_and_dropped_rows() -> None:
     scene = SlidingWindowScene(torch.zeros(8, 8), torch.ones(3, 3), stride=3)
-    assert scene.caption().endswith("output 2×2 (drops 2 row(s), 2 column(s))")
+    assert scene.caption().endswith(
+        "output 2×2; never reads rows 6, 7 and columns 6, 7 (2 trailing rows, 2 trailing columns)")
     assert "dilation 2" in SlidingWindowScene(torch.zeros(5, 5), torch.ones(2, 2),
                                               dilation=2).caption()
 
@@ -109,3 +119,90 @@ def test_explorer_size_and_dilation_controls() -> None:
     explorer.controls["dilation"].value = 3
     explorer.controls["size"].value = 5
     assert "larger than the padded input" in explorer.message.value
+
+
+# What every window scene shares: its grey cells are the input cells that no window reads.
+def never_read_by_brute_force(scene: WindowScene) -> set[tuple[int, int]]:
+    """Padded coordinates of the input cells that no window's taps touch, over every step."""
+    read = {cell for step in range(scene.n_steps) for cell in scene.window_cells(step)}
+    (h, w), (ph, pw) = scene.input_hw, scene.padding
+    return {(ph + i, pw + j) for i in range(h) for j in range(w)} - read
+
+
+def grey_cells_drawn(scene: WindowScene) -> set[tuple[int, int]]:
+    """The cells of the (first) input grid that the picture fills dark grey."""
+    H, W = scene.padded.shape[-2:]
+    cells = scene.figure(0).axes[0].patches[: H * W]  # draw_grid draws the input first
+    grey = to_rgba(COLORS["dropped"])
+    return {divmod(k, W) for k, cell in enumerate(cells) if cell.get_facecolor() == grey}
+
+
+def random_window_scene(kind: str, rng: random.Random) -> WindowScene:
+    """A scene of ``kind`` on a random geometry that fits (strides larger than kernels too)."""
+    while True:
+        h, w = rng.randint(1, 9), rng.randint(1, 9)
+        k = (rng.randint(1, 3), rng.randint(1, 3))
+        s = (rng.randint(1, 4), rng.randint(1, 4))
+        try:
+            if kind == "pooling":
+                p = (rng.randint(0, k[0] // 2), rng.randint(0, k[1] // 2))
+                return PoolingWindowScene(torch.randn(h, w), k, mode=rng.choice(["max", "avg"]),
+                                          stride=s, padding=p)
+            p = (rng.randint(0, 2), rng.randint(0, 2))
+            if kind == "sliding":
+                d = (rng.randint(1, 3), rng.randint(1, 3))
+                return SlidingWindowScene(torch.randn(h, w), torch.randn(*k), stride=s,
+                                          padding=p, dilation=d)
+            c_i = rng.randint(1, 2)
+            return MultiChannelScene(torch.randn(c_i, h, w), torch.randn(2, c_i, *k), stride=s,
+                                     padding=p)
+        except ValueError:  # the window does not fit the padded input: draw again
+            continue
+
+
+@pytest.mark.parametrize("kind", ["sliding", "pooling", "multi-channel"])
+def test_grey_cells_are_the_input_cells_no_window_reads(kind: str) -> None:
+    rng = random.Random(kind)
+    for _ in range(12):
+        scene = random_window_scene(kind, rng)
+        never_read = never_read_by_brute_force(scene)
+        assert set(zip(*np.nonzero(scene.unread_cells()), strict=True)) == never_read
+        assert grey_cells_drawn(scene) == never_read
+        if never_read:
+            assert "; never reads " in scene.caption()
+        else:
+            assert "never reads" not in scene.caption()
+
+
+def test_trailing_padding_is_not_grey() -> None:
+    # Bug report: with a 2×2 kernel, padding 1 and stride 2 the caption reported no drop, yet
+    # the trailing padding row and column were dark grey.
+    for size in (3, 5):
+        scene = SlidingWindowScene(counting_input(size), kernel("example 2x2"), padding=1,
+                                   stride=2)
+        n = size // 2 + 1  # (size + 2 - 2) // 2 + 1
+        assert scene.caption().endswith(f"→  output {n}×{n}")
+        assert not scene.unread_cells().any() and not grey_cells_drawn(scene)
+        colors = scene.input_colors()
+        assert (colors[-1] == COLORS["padding"]).all()
+        assert (colors[:, -1] == COLORS["padding"]).all()
+
+
+def test_rows_a_stride_skips_are_grey_and_padding_is_not() -> None:
+    # Bug report: input 9×9, kernel 1×2, padding 1, stride 2, dilation 3: the picture greyed the
+    # right-hand padding column and left the unread input rows unshaded.
+    scene = SlidingWindowScene(torch.zeros(9, 9), torch.ones(1, 2), padding=1, stride=2,
+                               dilation=3)
+    assert scene.caption().endswith(
+        "output 6×4; never reads rows 0, 2, 4, 6, 8 and columns 0, 7 (1 trailing row)")
+    expected = {(1 + i, 1 + j) for i in range(9) for j in range(9)
+                if i in (0, 2, 4, 6, 8) or j in (0, 7)}
+    assert grey_cells_drawn(scene) == expected == never_read_by_brute_force(scene)
+    colors = scene.input_colors()
+    assert (colors[:, 10] == COLORS["padding"]).all()
+
+
+def test_caption_shortens_long_lists_of_unread_rows() -> None:
+    scene = SlidingWindowScene(torch.zeros(28, 3), torch.ones(1, 1), stride=(2, 1))
+    assert scene.shape.unread_rows == tuple(range(1, 28, 2))
+    assert scene.caption().endswith("never reads rows 1, 3, 5, 7, 9, …, 25, 27 (1 trailing row)")

@@ -1,4 +1,4 @@
-"""Chapters 02-03: the multi-channel scene, its explorer (driven headless), the count figure."""
+"""The multi-channel scene, its explorer (driven headless), the figure of shaded counts."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import torch
 from cnnbook.animate import animation_html
 from cnnbook.conv import corr2d, corr2d_multi_in_out
 from cnnbook.draw import MultiChannelScene, figure_png, shaded_grids_figure
-from cnnbook.widgets import channel_example, multi_channel_explorer
+from cnnbook.examples import channel_example
+from cnnbook.widgets import multi_channel_explorer
 
 
-def test_channel_example_is_the_sources() -> None:
+def test_channel_example_is_the_original_articles() -> None:
     X, K = channel_example()
     assert X.shape == (2, 3, 3) and K.shape == (3, 2, 2, 2)
     assert X[0].flatten().tolist() == list(range(9))
@@ -27,7 +28,7 @@ def test_channel_example_is_the_sources() -> None:
         channel_example(1)
 
 
-def test_scene_source_example_numbers() -> None:
+def test_scene_original_article_example_numbers() -> None:
     X, K = channel_example()
     scene = MultiChannelScene(X, K)
     assert scene.n_steps == 12

@@ -1,4 +1,4 @@
-"""Chapter 04 pictures: dilated receptive fields, the transposed-convolution scene, explorer."""
+"""Convolution types: dilated receptive fields, the transposed-convolution scene, explorer."""
 
 from __future__ import annotations
 
@@ -11,16 +11,13 @@ import torch
 import torch.nn.functional as F
 
 from cnnbook.animate import animation_html
-from cnnbook.draw import (
-    TransposedConvScene,
-    dilated_stack_paths,
-    figure_png,
-    receptive_field_figure,
-)
+from cnnbook.conv import dilated_stack_paths
+from cnnbook.draw import TransposedConvScene, figure_png, receptive_field_figure
 from cnnbook.shapes import LayerSpec, receptive_field
 from cnnbook.widgets import transposed_conv_explorer
 
-SOURCE = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+#: The original article's 2x2 example, used as both input and kernel.
+EXAMPLE = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
 
 
 def paths_1d(rates: list[int], k: int) -> np.ndarray:
@@ -83,17 +80,17 @@ def test_receptive_field_figure_renders() -> None:
         receptive_field_figure(())
 
 
-def test_transposed_scene_source_examples() -> None:
+def test_transposed_scene_original_article_examples() -> None:
     cases = [(1, 0, [[0, 0, 1], [0, 4, 6], [4, 12, 9]]), (1, 1, [[4]]),
              (2, 0, [[0, 0, 0, 1], [0, 0, 2, 3], [0, 2, 0, 3], [4, 6, 6, 9]])]
     for stride, padding, expected in cases:
-        scene = TransposedConvScene(SOURCE, SOURCE, stride=stride, padding=padding)
+        scene = TransposedConvScene(EXAMPLE, EXAMPLE, stride=stride, padding=padding)
         assert scene.n_steps == 4 and scene.Y.tolist() == expected
-    scene = TransposedConvScene(SOURCE, SOURCE, stride=2)
+    scene = TransposedConvScene(EXAMPLE, EXAMPLE, stride=2)
     assert scene.equation(2) == ("X[1, 0] = 2: adds 2·K = [[0, 2], [4, 6]] at rows 2–3, "
                                  "columns 0–1")
     assert scene.caption().endswith("stride 2, padding 0  →  output 4×4")
-    cropped = TransposedConvScene(SOURCE, SOURCE, padding=1)
+    cropped = TransposedConvScene(EXAMPLE, EXAMPLE, padding=1)
     assert "the 3×3 sum, border of 1 cropped" in cropped.caption()
 
 
@@ -133,9 +130,9 @@ def test_transposed_scene_errors() -> None:
     with pytest.raises(ValueError, match="2-D input and a 2-D kernel"):
         TransposedConvScene(torch.zeros(1, 2, 2), torch.zeros(2, 2))
     with pytest.raises(ValueError, match="removes every row or column"):
-        TransposedConvScene(SOURCE, SOURCE, padding=2)
+        TransposedConvScene(EXAMPLE, EXAMPLE, padding=2)
     with pytest.raises(ValueError, match="stride must be"):
-        TransposedConvScene(SOURCE, SOURCE, stride=0)
+        TransposedConvScene(EXAMPLE, EXAMPLE, stride=0)
 
 
 def test_transposed_explorer_default_and_controls() -> None:
@@ -168,6 +165,6 @@ def test_transposed_explorer_reports_impossible_combinations() -> None:
 
 
 def test_transposed_animation_has_one_distinct_frame_per_step() -> None:
-    html = animation_html(TransposedConvScene(SOURCE, SOURCE, stride=2))
+    html = animation_html(TransposedConvScene(EXAMPLE, EXAMPLE, stride=2))
     frames = re.findall(r'frames\[\d+\] = "data:image/png;base64,([^"]+)"', html)
     assert len(frames) == 4 and len(set(frames)) == 4

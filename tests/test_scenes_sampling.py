@@ -10,18 +10,12 @@ import torch
 import torch.nn.functional as F
 
 from cnnbook.animate import animation_html
-from cnnbook.draw import (
-    InterpolationScene,
-    PoolingWindowScene,
-    align_corners_figure,
-    figure_png,
-    interpolation_path,
-    interpolation_samples,
-)
+from cnnbook.draw import InterpolationScene, PoolingWindowScene, align_corners_figure, figure_png
+from cnnbook.examples import interpolation_path, interpolation_samples
 from cnnbook.widgets import interpolation_explorer, pooling_explorer
 
 
-def test_pooling_scene_source_example() -> None:
+def test_pooling_scene_original_article_example() -> None:
     X = torch.arange(16.0).reshape(4, 4)
     scene = PoolingWindowScene(X, 2)
     assert scene.n_steps == 4 and scene.Y.tolist() == [[5, 7], [13, 15]]
@@ -63,9 +57,9 @@ def test_pooling_scene_agrees_with_pytorch(seed: int) -> None:
 
 def test_pooling_scene_marks_dropped_cells_and_padding() -> None:
     scene = PoolingWindowScene(torch.zeros(5, 5), 2)
-    covered = scene.covered()
+    covered = ~scene.unread_cells()
     assert covered[:4, :4].all() and not covered[4].any() and not covered[:, 4].any()
-    assert "drops 1 row(s), 1 column(s)" in scene.caption()
+    assert "never reads row 4 and column 4 (1 trailing row, 1 trailing column)" in scene.caption()
     maxed = PoolingWindowScene(torch.zeros(3, 3), 3, padding=1, stride=1)
     assert torch.isneginf(maxed.padded[0]).all() and maxed.padded[1, 1] == 0
     avg = PoolingWindowScene(torch.ones(3, 3), 3, padding=1, stride=1, mode="avg")

@@ -1,34 +1,40 @@
-"""Training and evaluation: devices, reproducibility, divergence, Ctrl-C, reports and the CLI.
+"""Training and evaluation: recipes, devices, reproducibility, divergence, Ctrl-C, reports, CLI.
 
 Training runs here are tiny (a few hundred real Fashion-MNIST images, one or two epochs);
-the full runs are the notebook's and ``python -m cnnbook bench``'s.
+the full runs are the notebook's and ``benchmarks/bench_lenet.py``'s.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 
 import pytest
 import torch
 from torch import nn
 
 from cnnbook import __main__ as cli
-from cnnbook import data, models
+from cnnbook import data, datafiles, models
+from cnnbook.live_report import LiveReport
 from cnnbook.train import (
+    CLASSIC,
+    MODERN,
+    POINTS_PER_EPOCH,
     History,
-    LiveReport,
+    Recipe,
+    Stopwatch,
     TrainingDivergedError,
-    bare_step_rate,
     choose_device,
     evaluate,
     make_optimizer,
     train,
-    train_source_style,
+    train_epoch,
 )
 
 needs_data = pytest.mark.skipif(
-    not all((data.DEBIAN_DIR / f"{n}.gz").is_file() for n in data.IDX_FILES),
-    reason=f"Fashion-MNIST not installed: {data.APT_COMMAND}",
+    not all((datafiles.DEBIAN_DIR / f"{n}.gz").is_file() for n in datafiles.IDX_FILES),
+    reason=f"Fashion-MNIST not installed: {datafiles.APT_COMMAND}",
 )
 QUIET = {"report": "none", "progress": False}
 
@@ -45,6 +51,106 @@ def synthetic(n: int = 256, seed: int = 0) -> data.FashionMNIST:
     quadrants = images.reshape(n, 2, 14, 2, 14).mean(dim=(2, 4)).reshape(n, 4)
     labels = quadrants.argmax(dim=1)
     return data.FashionMNIST(images, labels, images[: n // 4], labels[: n // 4])
+
+
+# --- recipes ----------------------------------------------------------------------------------
+
+
+def test_the_two_recipes_are_the_articles_and_the_modern_one():
+    assert (CLASSIC.optimizer, CLASSIC.lr, CLASSIC.batch_size) == ("sgd", 0.9, 256)
+    assert CLASSIC.epochs == 10
+    assert (CLASSIC.init, CLASSIC.weight_decay, CLASSIC.schedule, CLASSIC.augment) == (
+        "xavier", 0.0, None, False)  # fmt: skip
+    assert (MODERN.optimizer, MODERN.lr, MODERN.weight_decay) == ("sgd-momentum", 0.1, 5e-4)
+    assert (MODERN.schedule, MODERN.augment, MODERN.epochs, MODERN.batch_size) == (
+        "cosine", True, 10, 256)  # fmt: skip
+    assert models.count_parameters(CLASSIC.make_model()) == 61_706
+    assert models.count_parameters(MODERN.make_model()) == 91_402
+    assert str(MODERN).startswith("sgd-momentum lr 0.1 (weight decay 0.0005, schedule cosine, ")
+    changed = CLASSIC.replace(lr=0.1, epochs=3)
+    assert (changed.lr, changed.epochs, changed.optimizer) == (0.1, 3, "sgd")
+    assert CLASSIC.lr == 0.9  # a recipe is a value: replace makes a copy
+    assert Recipe(model=lambda: models.lenet("relu")).make_model()[1].__class__ is nn.ReLU
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("model", "resnet", "model must be one of ('lenet', 'modern') or a function"),
+        ("optimizer", "rmsprop", "optimizer must be one of ('sgd', 'sgd-momentum', 'adam') or a "
+         "torch optimizer, got 'rmsprop'"),
+        ("lr", -0.1, "lr must be a positive finite number, got -0.1"),
+        ("lr", "0.1", "lr must be a positive finite number, got '0.1'"),
+        ("epochs", 0, "epochs must be a positive int, got 0"),
+        ("epochs", 2.5, "epochs must be a positive int, got 2.5"),
+        ("batch_size", 0, "batch_size must be a positive int, got 0"),
+        ("weight_decay", -1e-4, "weight_decay must be in [0, 1), got -0.0001"),
+        ("schedule", "step", "schedule must be 'cosine' or None, got 'step'"),
+        ("augment", "yes", "augment must be True or False, got 'yes'"),
+        ("init", "kaiming", "init must be 'xavier' or None, got 'kaiming'"),
+    ],
+)  # fmt: skip
+def test_a_recipe_refuses_bad_fields_when_made(field: str, value: object, message: str):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Recipe(**{field: value})
+    with pytest.raises(ValueError, match=re.escape(message)):
+        MODERN.replace(**{field: value})
+
+
+def test_the_cli_starts_from_the_shared_recipes():
+    def recipe(*argv: str) -> Recipe:
+        return cli.recipe_from_args(cli._parser().parse_args(["train", *argv]))
+
+    assert recipe("--model", "modern") == MODERN
+    classic = recipe()
+    assert dataclasses.replace(classic, model="lenet") == CLASSIC
+    layers = [type(m).__name__ for m in classic.make_model()]
+    assert layers[:3] == ["Conv2d", "Sigmoid", "AvgPool2d"]
+    relu = recipe("--activation", "relu", "--pool", "max").make_model()
+    assert [type(m).__name__ for m in relu][:3] == ["Conv2d", "ReLU", "MaxPool2d"]
+    adam = recipe("--optimizer", "adam", "--epochs", "2", "--batch-size", "64")
+    assert (adam.optimizer, adam.lr, adam.epochs, adam.batch_size) == ("adam", 0.001, 2, 64)
+    plain = recipe("--model", "modern", "--schedule", "none", "--no-augment", "--lr", "0.05")
+    assert (plain.schedule, plain.augment, plain.lr) == (None, False, 0.05)
+    assert plain.weight_decay == MODERN.weight_decay
+
+
+# --- the loop and its helpers -------------------------------------------------------------------
+
+
+def test_train_epoch_alone_trains_a_network():
+    # A textbook loop needs nothing of train(): a network, batches, a loss and an optimizer.
+    dataset = synthetic(640)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 4))
+    batches = list(data.BatchIterator(dataset.train_images, dataset.train_labels, 32))
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+    points: list[tuple[int, float, float]] = []
+    net.eval()
+    first = train_epoch(net, batches, nn.CrossEntropyLoss(), optimizer,
+                        on_point=lambda *point: points.append(point))  # fmt: skip
+    assert net.training
+    for _ in range(4):
+        last = train_epoch(net, batches, nn.CrossEntropyLoss(), optimizer)
+    loss, acc, examples = last
+    assert examples == first[2] == 640
+    assert loss < 0.7 * first[0] and acc > first[1] + 0.3
+    assert [step for step, _, _ in points] == [4, 8, 12, 16, 20]  # 20 batches
+    assert len(points) == POINTS_PER_EPOCH
+    assert points[-1][1:] == pytest.approx(first[:2])  # the last point is the epoch's average
+
+
+def test_stopwatch_leaves_out_pauses_and_failed_blocks(monkeypatch: pytest.MonkeyPatch):
+    ticks = iter([0.0, 1.0, 3.0, 4.0, 10.0, 15.0])
+    monkeypatch.setattr("cnnbook.train.time.perf_counter", lambda: next(ticks))
+    clock = Stopwatch(torch.device("cpu"))
+    with clock:  # 0 to 4, paused from 1 to 3: 2 s
+        with clock.paused():
+            pass
+    assert clock.seconds == 2.0
+    with pytest.raises(KeyboardInterrupt), clock:  # 10 to 15, interrupted: not counted
+        raise KeyboardInterrupt
+    assert clock.seconds == 2.0
 
 
 # --- devices ----------------------------------------------------------------------------------
@@ -132,7 +238,7 @@ def test_tiny_training_run_reduces_the_loss(small: data.FashionMNIST):
     torch.manual_seed(0)
     models.init_xavier(net)
     before = full_loss()
-    history = train(net, small, 2, 0.01, optimizer="adam", init=None, **QUIET)
+    history = train(net, small, Recipe(epochs=2, lr=0.01, optimizer="adam", init=None), **QUIET)
     assert history.status == "completed" and history.epochs == 2
     assert full_loss() < 0.7 * before
     assert history.test_acc[-1] > 0.5  # ten classes: chance is 0.1
@@ -146,7 +252,8 @@ def test_same_seed_same_run_other_seed_other_run():
     dataset = synthetic(512)
 
     def run(seed: int) -> list[float]:
-        return train(models.lenet("relu", "max"), dataset, 2, 0.1, seed=seed, **QUIET).train_loss
+        recipe = Recipe(epochs=2, lr=0.1)
+        return train(models.lenet("relu", "max"), dataset, recipe, seed=seed, **QUIET).train_loss
 
     first = run(1)
     assert run(1) == first
@@ -157,13 +264,13 @@ def test_each_optimizer_and_speed_option_trains():
     dataset = synthetic(256)
     options = (("sgd", 0.5, False), ("sgd-momentum", 0.05, True), ("adam", 0.003, False))
     for optimizer, lr, channels_last in options:
-        history = train(
-            models.lenet("relu", "max", True), dataset, 3, lr, optimizer=optimizer,
-            batch_size=64, channels_last=channels_last, **QUIET,
-        )  # fmt: skip
+        recipe = Recipe(epochs=3, lr=lr, optimizer=optimizer, batch_size=64)
+        history = train(models.lenet("relu", "max", True), dataset, recipe,
+                        channels_last=channels_last, **QUIET)  # fmt: skip
         assert history.train_loss[-1] < history.train_loss[0], optimizer
     net = models.lenet_modern()
-    history = train(net, dataset, 1, 0.01, optimizer=torch.optim.Adam(net.parameters()), **QUIET)
+    recipe = Recipe(epochs=1, lr=0.01, optimizer=torch.optim.Adam(net.parameters()))
+    history = train(net, dataset, recipe, **QUIET)
     assert history.status == "completed"
 
 
@@ -171,33 +278,35 @@ def test_cosine_schedule_ends_at_zero_and_augment_changes_the_run():
     dataset = synthetic(256)
     net = models.lenet("relu", "max", True)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
-    train(net, dataset, 2, 0.1, optimizer=opt, schedule="cosine", batch_size=64, **QUIET)
+    train(net, dataset, Recipe(optimizer=opt, lr=0.1, epochs=2, schedule="cosine", batch_size=64),
+          **QUIET)  # fmt: skip
     assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
 
     def run(augment: bool) -> list[float]:
         net = models.lenet("relu", "max", True)
-        return train(net, dataset, 2, 0.05, optimizer="sgd-momentum", weight_decay=5e-4,
-                     augment=augment, seed=4, **QUIET).train_loss  # fmt: skip
+        recipe = Recipe(epochs=2, lr=0.05, optimizer="sgd-momentum", weight_decay=5e-4,
+                        augment=augment)  # fmt: skip
+        return train(net, dataset, recipe, seed=4, **QUIET).train_loss
 
     flipped = run(True)
     assert flipped == run(True)  # the flips are drawn from the seed
     assert flipped != run(False)
     with pytest.raises(ValueError, match="schedule must be 'cosine' or None"):
-        train(net, dataset, 1, 0.1, schedule="step", **QUIET)
+        train(net, dataset, Recipe(epochs=1, lr=0.1, schedule="step"), **QUIET)
     with pytest.raises(ValueError, match="weight_decay must be in"):
-        train(net, dataset, 1, 0.1, weight_decay=2.0, **QUIET)
+        train(net, dataset, Recipe(epochs=1, lr=0.1, weight_decay=2.0), **QUIET)
 
 
 def test_bf16_autocast_on_cpu_runs():
-    history = train(models.lenet_modern(), synthetic(128), 1, 0.01, optimizer="adam", amp=True,
-                    **QUIET)  # fmt: skip
+    history = train(models.lenet_modern(), synthetic(128), Recipe(epochs=1, lr=0.01,
+                    optimizer="adam"), amp=True, **QUIET)  # fmt: skip
     assert math.isfinite(history.train_loss[0])
 
 
 @needs_data
 def test_lr_100_stops_with_a_message_that_suggests_a_smaller_lr(small: data.FashionMNIST):
     with pytest.raises(TrainingDivergedError) as info:
-        train(models.lenet(), small, 3, 100.0, **QUIET)
+        train(models.lenet(), small, CLASSIC.replace(epochs=3, lr=100.0), **QUIET)
     message = str(info.value)
     assert "loss exploded" in message and "lr=100 is too large" in message
     assert "try a smaller one (e.g. lr=10" in message
@@ -212,15 +321,16 @@ def test_nan_loss_is_reported_as_such():
     poisoned[5, 0, 3, 3] = float("nan")
     broken = dataset._replace(train_images=poisoned)
     with pytest.raises(TrainingDivergedError, match="the loss became nan in epoch 1"):
-        train(models.lenet(), broken, 1, 0.1, batch_size=64, **QUIET)
+        train(models.lenet(), broken, Recipe(epochs=1, lr=0.1, batch_size=64), **QUIET)
 
 
 def test_max_loss_can_be_raised_or_checked():
     dataset = synthetic(128)
+    recipe = Recipe(epochs=1, lr=0.1)
     with pytest.raises(TrainingDivergedError, match="above max_loss=0.5"):
-        train(models.lenet(), dataset, 1, 0.1, max_loss=0.5, **QUIET)
+        train(models.lenet(), dataset, recipe, max_loss=0.5, **QUIET)
     with pytest.raises(ValueError, match="max_loss must be a positive number"):
-        train(models.lenet(), dataset, 1, 0.1, max_loss=-1, **QUIET)
+        train(models.lenet(), dataset, recipe, max_loss=-1, **QUIET)
 
 
 def test_ctrl_c_returns_the_history_so_far():
@@ -231,7 +341,7 @@ def test_ctrl_c_returns_the_history_so_far():
         if len(history.points) == 8 + 3:  # 8 points per epoch: the 3rd point of epoch 2
             raise KeyboardInterrupt
 
-    history = train(models.lenet(), synthetic(512), 5, 0.5, batch_size=64,
+    history = train(models.lenet(), synthetic(512), Recipe(epochs=5, lr=0.5, batch_size=64),
                     callback=press_ctrl_c, **QUIET)  # fmt: skip
     assert history.status == "interrupted"
     assert history.epochs == 1 and len(history.test_acc) == 1
@@ -244,7 +354,8 @@ def test_train_accepts_iterables_of_batches():
     dataset = synthetic(256)
     train_iter = data.BatchIterator(dataset.train_images, dataset.train_labels, 32, shuffle=True)
     test_iter = [(dataset.test_images, dataset.test_labels)]
-    history = train(models.lenet("relu"), (train_iter, test_iter), 2, 0.1, **QUIET)
+    history = train(models.lenet("relu"), (train_iter, test_iter), Recipe(epochs=2, lr=0.1),
+                    **QUIET)  # fmt: skip
     assert history.epochs == 2 and history.examples == 512
 
 
@@ -252,60 +363,29 @@ def test_train_rejects_bad_arguments():
     dataset = synthetic(64)
     net = models.lenet()
     with pytest.raises(ValueError, match="epochs must be a positive int"):
-        train(net, dataset, 0, 0.1, **QUIET)
+        train(net, dataset, CLASSIC.replace(epochs=0), **QUIET)
     for lr in (0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="lr must be a positive finite number"):
-            train(net, dataset, 1, lr, **QUIET)
+            train(net, dataset, CLASSIC.replace(epochs=1, lr=lr), **QUIET)
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        train(net, dataset, 1, 0.1, optimizer="rmsprop", **QUIET)
+        train(net, dataset, CLASSIC.replace(epochs=1, optimizer="rmsprop"), **QUIET)
+    one_epoch = CLASSIC.replace(epochs=1, lr=0.1)
     with pytest.raises(ValueError, match="report must be one of"):
-        train(net, dataset, 1, 0.1, report="loud", progress=False)
+        train(net, dataset, one_epoch, report="loud", progress=False)
     with pytest.raises(ValueError, match="data must be a cnnbook.data.FashionMNIST"):
-        train(net, dataset.train_images, 1, 0.1, **QUIET)
+        train(net, dataset.train_images, one_epoch, **QUIET)
     with pytest.raises(ValueError, match="init must be 'xavier' or None"):
-        train(net, dataset, 1, 0.1, init="kaiming", **QUIET)
+        train(net, dataset, one_epoch.replace(init="kaiming"), **QUIET)
     with pytest.raises(ValueError, match="optimizer must be one of"):
         make_optimizer("lbfgs", net.parameters(), 0.1)
-
-
-def test_source_style_loop_matches_its_own_definition():
-    dataset = synthetic(256)
-    train_iter = data.BatchIterator(dataset.train_images, dataset.train_labels, 64, shuffle=True)
-    test_iter = list(data.BatchIterator(dataset.test_images, dataset.test_labels, 64))
-    history = train_source_style(models.lenet(), train_iter, test_iter, 2, 0.9)
-    assert history.epochs == 2 and history.examples == 2 * 256
-    assert history.examples_per_sec == pytest.approx(512 / history.train_seconds)
-    assert 0.0 <= history.test_acc[-1] <= 1.0
-
-
-def test_bare_step_rate_times_the_steps_on_a_copy(monkeypatch: pytest.MonkeyPatch):
-    dataset = synthetic(256)
-    net = models.lenet()
-    before = [p.detach().clone() for p in net.parameters()]
-    calls: list[int] = []
-    net.register_forward_hook(lambda *_: calls.append(1))  # deep-copied with the net
-    ticks = iter([10.0, 12.0])  # the clock starts after the warm-up and stops after the steps
-    monkeypatch.setattr("cnnbook.train.time.perf_counter", lambda: next(ticks))
-    rate = bare_step_rate(net, dataset.train_images, dataset.train_labels, 0.9, batch_size=64,
-                          steps=6, warmup=2, channels_last=True)  # fmt: skip
-    assert rate == 6 * 64 / 2.0
-    assert len(calls) == 8  # warm-up and timed steps, each one forward pass
-    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
-
-
-def test_bare_step_rate_checks_its_arguments():
-    dataset = synthetic(64)
-    with pytest.raises(ValueError, match="at least one full batch: got 64 examples"):
-        bare_step_rate(models.lenet(), dataset.train_images, dataset.train_labels, batch_size=128)
-    with pytest.raises(ValueError, match="warmup must be a non-negative int"):
-        bare_step_rate(models.lenet(), dataset.train_images, dataset.train_labels, warmup=-1)
 
 
 # --- live report ------------------------------------------------------------------------------
 
 
 def test_text_report_prints_a_line_per_epoch(capsys: pytest.CaptureFixture[str]):
-    train(models.lenet("relu"), synthetic(128), 2, 0.1, report="text", progress=False)
+    train(models.lenet("relu"), synthetic(128), Recipe(epochs=2, lr=0.1), report="text",
+          progress=False)  # fmt: skip
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
     assert len(lines) == 2 and lines[1].startswith("epoch 2/2: loss ")
 
@@ -324,8 +404,8 @@ def test_plot_report_updates_one_display_in_place(monkeypatch: pytest.MonkeyPatc
         return Handle()
 
     monkeypatch.setattr(IPython.display, "display", display)
-    history = train(models.lenet("relu"), synthetic(256), 2, 0.1, batch_size=32, report="plot",
-                    progress=True)  # fmt: skip
+    history = train(models.lenet("relu"), synthetic(256), Recipe(epochs=2, lr=0.1, batch_size=32),
+                    report="plot", progress=True)  # fmt: skip
     assert history.status == "completed"
     assert [kind for kind, _ in shown].count("display") == 1
     assert len(shown) >= 3  # first draw, then at least each epoch's end
@@ -359,19 +439,9 @@ def test_cli_train_reports_divergence(capsys: pytest.CaptureFixture[str]):
     assert "lr=100 is too large" in capsys.readouterr().err
 
 
-@needs_data
-def test_cli_bench_smoke(capsys: pytest.CaptureFixture[str]):
-    code = cli.main(["bench", "--epochs", "1", "--rounds", "1", "--limit", "512",
-                     "--workers", "0"])  # fmt: skip
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "source-style" in out and "book/source" in out and "x wall-clock" in out
-    assert "bare step" in out and "examples/sec channels-last" in out and "ceiling" in out
-
-
 def test_cli_reports_missing_data(tmp_path, monkeypatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.delenv(datafiles.DATA_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "none")
+    monkeypatch.setattr(datafiles, "DEBIAN_DIR", tmp_path / "none")
     assert cli.main(["train", "--limit", "64", "--no-progress"]) == 2
     assert "sudo apt-get install dataset-fashion-mnist" in capsys.readouterr().err

@@ -10,8 +10,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnbook.conv import conv2d
-from cnnbook.shapes import conv_output_shape, inverse_output_padding
-from cnnbook.transposed import conv_matrix, conv_transpose2d, trans_conv
+from cnnbook.shapes import conv_output_shape, conv_transpose_output_shape, inverse_output_padding
+from cnnbook.transposed import (
+    conv_matrix,
+    conv_transpose2d,
+    flip_kernel,
+    insert_zeros,
+    trans_conv,
+)
 
 SEEDS = range(60)
 TORCH_ERRORS = (RuntimeError, ValueError)
@@ -29,7 +35,7 @@ def randn(generator: torch.Generator, *shape: int) -> torch.Tensor:
     return torch.randn(*shape, generator=generator, dtype=torch.float64)
 
 
-# --- the source's examples ----------------------------------------------------------------------
+# --- the original article's examples -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -48,7 +54,7 @@ def randn(generator: torch.Generator, *shape: int) -> torch.Tensor:
         ),
     ],
 )
-def test_source_examples(kwargs: dict, expected: list) -> None:
+def test_original_article_examples(kwargs: dict, expected: list) -> None:
     expected = torch.tensor(expected)
     torch.testing.assert_close(trans_conv(X, K, **kwargs), expected)
     torch.testing.assert_close(
@@ -60,7 +66,7 @@ def test_source_examples(kwargs: dict, expected: list) -> None:
         torch.testing.assert_close(layer(X[None, None])[0, 0], expected)
 
 
-def test_source_shape_inverse() -> None:
+def test_original_article_shape_inverse() -> None:
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(1, 10, 16, 16, generator=generator)
     conv = nn.Conv2d(10, 20, kernel_size=5, padding=2, stride=3)
@@ -179,10 +185,111 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(seed: int) -> None:
     torch.testing.assert_close((y * probe).sum(), (x * back).sum())
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_conv_transpose2d_gradients_match_pytorch(seed: int) -> None:
+    # A random upstream gradient dL/dy, and the gradients it gives input, weight and bias.
+    rng, generator = random.Random(300 + seed), torch.Generator().manual_seed(seed)
+    while True:
+        args, kwargs = random_transpose_case(rng, generator)
+        if pytorch_or_none(args, kwargs) is not None:
+            break
+    leaves = [t.clone().requires_grad_() if t is not None else None for t in args]
+    inputs = [t for t in leaves if t is not None]
+    ours = conv_transpose2d(*leaves, **kwargs)
+    theirs = F.conv_transpose2d(*leaves, **kwargs)
+    geometry = {name: value for name, value in kwargs.items() if name != "groups"}
+    assert ours.shape[-2:] == conv_transpose_output_shape(args[0].shape[-2:], args[1].shape[2:],
+                                                          **geometry)  # fmt: skip
+    upstream = randn(generator, *theirs.shape)
+    for mine, reference in zip(
+        torch.autograd.grad(ours, inputs, upstream),
+        torch.autograd.grad(theirs, inputs, upstream),
+        strict=True,
+    ):
+        torch.testing.assert_close(mine, reference)
+
+
+# Reduced precision: ours and PyTorch's each round differently; both must lie within a few units
+# of the dtype's precision (relative to the largest output) of the exact result.
+PRECISION = {torch.float16: 4e-3, torch.bfloat16: 3e-2, torch.float32: 1e-5}
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+@pytest.mark.parametrize("seed", range(4))
+def test_conv_transpose2d_in_reduced_precision(dtype: torch.dtype, seed: int) -> None:
+    rng, generator = random.Random(400 + seed), torch.Generator().manual_seed(seed)
+    while True:
+        args, kwargs = random_transpose_case(rng, generator)
+        if pytorch_or_none(args, kwargs) is not None:
+            break
+    low = [t.to(dtype) if t is not None else None for t in args]
+    exact = F.conv_transpose2d(*[t.double() if t is not None else None for t in low], **kwargs)
+    ours = conv_transpose2d(*low, **kwargs)
+    theirs = F.conv_transpose2d(*low, **kwargs)
+    assert ours.dtype == theirs.dtype == dtype and ours.shape == theirs.shape
+    atol = PRECISION[dtype] * (1 + exact.abs().max().item())
+    for result in (ours, theirs):
+        torch.testing.assert_close(result.double(), exact, rtol=0, atol=atol)
+
+
+def test_conv_transpose2d_non_contiguous_arguments() -> None:
+    generator = torch.Generator().manual_seed(5)
+    x = randn(generator, 2, 5, 4, 3).permute(0, 3, 2, 1)  # (2, 3, 4, 5), strides permuted
+    weight = randn(generator, 2, 3, 3, 6)[..., ::2].transpose(0, 1)  # (3, 2, 3, 3), a view
+    bias = randn(generator, 4)[::2]
+    assert not (x.is_contiguous() or weight.is_contiguous() or bias.is_contiguous())
+    kwargs = dict(stride=2, padding=1, output_padding=1)
+    torch.testing.assert_close(
+        conv_transpose2d(x, weight, bias, **kwargs), F.conv_transpose2d(x, weight, bias, **kwargs)
+    )
+
+
+def test_conv_transpose2d_after_a_conv_layer() -> None:
+    # The first thing a learner does: pass a layer's output (it requires grad) and backpropagate
+    # into the layer's parameters.
+    torch.manual_seed(0)
+    encoder = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+    x = torch.randn(2, 3, 9, 9)
+    weight = torch.randn(4, 3, 3, 3, requires_grad=True)
+    grads = []
+    for op in (conv_transpose2d, F.conv_transpose2d):
+        hidden = encoder(x)
+        assert hidden.requires_grad
+        out = op(hidden, weight, stride=2, padding=1)
+        grads.append(torch.autograd.grad(out.square().sum(), [encoder.weight, weight]))
+    for mine, reference in zip(*grads, strict=True):
+        torch.testing.assert_close(mine, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_mixed_arguments_name_both() -> None:
+    x, w = torch.zeros(1, 2, 3, 3), torch.zeros(2, 1, 2, 2)
+    with pytest.raises(ValueError, match=r"input is torch.float32 but bias is torch.float64"):
+        conv_transpose2d(x, w, torch.zeros(1, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"input is on cpu but weight is on meta"):
+        conv_transpose2d(x, w.to("meta"))
+
+
+def test_zero_insertion_and_flipped_kernel() -> None:
+    # The three steps of conv_transpose2d, by hand on the original article's example (stride 2).
+    spread = insert_zeros(X, (2, 2))
+    assert spread.tolist() == [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0], [2.0, 0.0, 3.0]]
+    flipped = flip_kernel(K[None, None], groups=1)[0, 0]
+    assert flipped.tolist() == [[3.0, 2.0], [1.0, 0.0]]
+    padded = F.pad(spread, (1, 1, 1, 1))  # d(k - 1) - p = 1 on each side
+    by_hand = conv2d(padded[None, None], flipped[None, None])[0, 0]
+    torch.testing.assert_close(by_hand, trans_conv(X, K, stride=2))
+    # Channels: (C_in, C_out / g) per group becomes (C_out, C_in / g), groups kept apart.
+    weight = torch.arange(2 * 4 * 3 * 1 * 1.0).reshape(8, 3, 1, 1)  # C_in 8, 2 groups, C_out 6
+    swapped = flip_kernel(weight, groups=2)
+    assert swapped.shape == (6, 4, 1, 1)
+    # Group 1 holds outputs 3..5 and inputs 4..7: its output 1 and input 2 meet at one weight.
+    assert swapped[3 + 1, 2, 0, 0] == weight[4 + 2, 1, 0, 0]
+
+
 # --- the matrix view ----------------------------------------------------------------------------
 
 
-def test_conv_matrix_of_the_source_kernel() -> None:
+def test_conv_matrix_of_the_original_article_kernel() -> None:
     # A 2x2 kernel on a 3x3 input: 4 outputs, 9 inputs; each row holds the kernel's 4 weights.
     W = conv_matrix(K, (3, 3))
     expected = torch.tensor(
@@ -192,7 +299,7 @@ def test_conv_matrix_of_the_source_kernel() -> None:
          [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 2.0, 3.0]]
     )  # fmt: skip
     torch.testing.assert_close(W, expected)
-    # W.T maps the 2x2 X back onto the 3x3 grid: the transposed convolution of the source.
+    # W.T maps the 2x2 X back onto the 3x3 grid: the original article's transposed convolution.
     torch.testing.assert_close((W.T @ X.flatten()).reshape(3, 3), trans_conv(X, K))
 
 
@@ -265,7 +372,10 @@ X4 = torch.zeros(1, 4, 5, 5)
         (lambda: conv_transpose2d(X4, torch.zeros(4, 2, 2, 2), padding=3), "crops away"),
         (lambda: conv_transpose2d(X4, torch.zeros(4, 2, 2, 2), padding="same"), "padding must"),
         (lambda: conv_transpose2d(X4, torch.zeros(4, 2, 2, 2), dilation=0), "dilation must be"),
-        (lambda: conv_transpose2d(X4, torch.zeros(4, 2, 2, 2).double()), "same dtype"),
+        (
+            lambda: conv_transpose2d(X4, torch.zeros(4, 2, 2, 2).double()),
+            "input is torch.float32 but weight is torch.float64",
+        ),
         (lambda: conv_transpose2d(X4[0, 0], torch.zeros(4, 2, 2, 2)), "input must have shape"),
         (lambda: conv_transpose2d(X4, torch.zeros(4, 2, 2)), "weight must have shape"),
         (lambda: conv_matrix(K, 1), "larger than the padded input"),
