@@ -1,17 +1,14 @@
 """What bounds a training loop from above: the bare training step, and the allocator around it.
 
 :func:`bare_step_rate` times the training step alone (forward, loss, backward, update on batches
-already in memory): no loop that runs the same kernels can be faster. :func:`reuse_freed_memory`
-keeps glibc from handing the step's freed memory back to the operating system, which otherwise
-costs page faults at every step; ``bench_lenet.py`` applies it to the process before it times
-either loop, so that the comparison is between the loops and not between allocators.
+already in memory): no loop that runs the same kernels can be faster. ``bench_lenet.py`` applies
+:func:`cnnbook.memory.reuse_freed_memory` to the process before it times either loop, so that
+the comparison is between the loops and not between allocators.
 """
 
 from __future__ import annotations
 
 import copy
-import ctypes
-import sys
 import time
 
 import torch
@@ -20,36 +17,6 @@ from torch import nn
 from cnnbook.args import positive_int
 from cnnbook.data import BatchIterator
 from cnnbook.train import check_lr, choose_device, synchronize
-
-_MALLOC_TUNED = False
-
-
-def reuse_freed_memory() -> bool:
-    """Make glibc's ``malloc`` keep freed memory for reuse; returns whether it applies.
-
-    A LeNet training step on the CPU allocates and frees some 20 MB of activations and
-    gradients. By default glibc hands large freed blocks back to the operating system (blocks
-    above the mmap threshold, and the top of the heap beyond the trim threshold), so the next
-    step gets them back as fresh zero-filled pages: thousands of page faults per step. Raising
-    the mmap threshold to its maximum (32 MiB) and the trim threshold to 1 GiB keeps that memory
-    in the process, and the next step reuses it with no fault. The price: the process keeps its
-    peak memory (a few hundred MB for LeNet). Linux with glibc only; elsewhere (macOS, Windows,
-    musl) it does nothing and returns False.
-    """
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED:
-        return True
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's <malloc.h>
-    _MALLOC_TUNED = mallopt(m_mmap_threshold, 32 << 20) == 1 and mallopt(
-        m_trim_threshold, 1 << 30
-    ) == 1
-    return _MALLOC_TUNED
 
 
 def bare_step_rate(

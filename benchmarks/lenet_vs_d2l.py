@@ -16,11 +16,12 @@ import time
 import warnings
 
 import torch
-from bare_step import bare_step_rate, reuse_freed_memory
+from bare_step import bare_step_rate
 from d2l_baseline import d2l_loaders, d2l_train
 
 from cnnbook import datafiles
 from cnnbook.data import FashionMNIST, load_fashion_mnist
+from cnnbook.memory import reuse_freed_memory
 from cnnbook.models import lenet, reinitialise
 from cnnbook.train import CLASSIC, History, train
 

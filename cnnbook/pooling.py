@@ -48,22 +48,22 @@ def pool2d_loop(
     """Max or average pooling of a 2-D input, one output element at a time.
 
     ``Y[i, j]`` is the maximum (``mode="max"``) or the mean (``mode="avg"``) of the window
-    ``X[i * s_h : i * s_h + p_h, j * s_w : j * s_w + p_w]``. As in PyTorch, the stride defaults
+    ``X[i * s_h : i * s_h + k_h, j * s_w : j * s_w + k_w]``. As in PyTorch, the stride defaults
     to the window size, so windows do not overlap; pass ``stride=1`` to slide the window one
     element at a time.
     """
     check_tensor(X, "X", (2,), "(height, width)")
     _check_mode(mode)
-    p_h, p_w = positive_pair(pool_size, "pool_size")
-    s_h, s_w = positive_pair((p_h, p_w) if stride is None else stride, "stride")
-    _check_window_inside(X, (p_h, p_w))
+    k_h, k_w = positive_pair(pool_size, "pool_size")
+    s_h, s_w = positive_pair((k_h, k_w) if stride is None else stride, "stride")
+    _check_window_inside(X, (k_h, k_w))
     if mode == "avg":
         _check_floating_point(X)
-    out_h, out_w = pool_output_shape(tuple(X.shape), (p_h, p_w), (s_h, s_w))
+    out_h, out_w = pool_output_shape(tuple(X.shape), (k_h, k_w), (s_h, s_w))
     Y = X.new_zeros((out_h, out_w))
     for i in range(out_h):
         for j in range(out_w):
-            window = X[i * s_h : i * s_h + p_h, j * s_w : j * s_w + p_w]
+            window = X[i * s_h : i * s_h + k_h, j * s_w : j * s_w + k_w]
             Y[i, j] = window.max() if mode == "max" else window.mean()
     return Y
 

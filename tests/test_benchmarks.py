@@ -19,7 +19,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import bench_lenet  # noqa: E402
-from bare_step import bare_step_rate, reuse_freed_memory  # noqa: E402
+from bare_step import bare_step_rate  # noqa: E402
 from d2l_baseline import d2l_loaders, d2l_train  # noqa: E402
 from results import write_results  # noqa: E402
 
@@ -68,13 +68,6 @@ def test_bare_step_rate_checks_its_arguments():
         bare_step_rate(models.lenet(), dataset.train_images, dataset.train_labels, batch_size=128)
     with pytest.raises(ValueError, match="warmup must be a non-negative int"):
         bare_step_rate(models.lenet(), dataset.train_images, dataset.train_labels, warmup=-1)
-
-
-def test_reuse_freed_memory_is_idempotent():
-    applied = reuse_freed_memory()
-    assert isinstance(applied, bool)
-    assert reuse_freed_memory() == applied
-    assert sys.platform.startswith("linux") or not applied  # glibc's malloc only
 
 
 @needs_data

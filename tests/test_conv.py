@@ -127,3 +127,36 @@ def test_conv2d_mixed_dtypes_name_both_arguments() -> None:
         conv2d(x, torch.ones(1, 1, 2, 2))
     with pytest.raises(ValueError, match=r"input is torch.float32 but bias is torch.float64"):
         conv2d(x.float(), torch.ones(1, 1, 2, 2), bias=torch.zeros(1, dtype=torch.float64))
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("seed", range(40))
+def test_conv2d_gradients_match_torch_on_random_geometry(seed: int, one_thread: None) -> None:
+    torch.manual_seed(seed)
+    case = random_case(random.Random(seed))
+    tensors = {name: case[name] for name in ("input", "weight", "bias") if case[name] is not None}
+    for t in tensors.values():
+        t.requires_grad_(True)
+    ours = conv2d(**case)
+    upstream = torch.randn_like(ours)
+    grads = torch.autograd.grad(ours, list(tensors.values()), upstream)
+    expected = torch.autograd.grad(F.conv2d(**case), list(tensors.values()), upstream)
+    for name, g, e in zip(tensors, grads, expected, strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-4, msg=f"gradient of {name}")
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_conv2d_dtypes_and_non_contiguous_inputs(dtype: torch.dtype) -> None:
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 9, 8, dtype=dtype).transpose(2, 3).requires_grad_(True)  # a view
+    w, b = torch.randn(6, 2, 3, 3, dtype=dtype), torch.randn(6, dtype=dtype)
+    assert not x.is_contiguous()
+    ours = conv2d(x, w, b, stride=2, padding=1, groups=2)
+    reference = F.conv2d(x.double(), w.double(), b.double(), stride=2, padding=1, groups=2)
+    assert ours.dtype == dtype
+    tolerance = {torch.float16: 1e-2, torch.bfloat16: 1e-1, torch.float64: 1e-10}[dtype]
+    torch.testing.assert_close(ours.double(), reference, rtol=tolerance, atol=tolerance)
+    (grad,) = torch.autograd.grad(ours.sum(), x)
+    (expected,) = torch.autograd.grad(reference.sum(), x)
+    assert grad.dtype == dtype
+    torch.testing.assert_close(grad.double(), expected.double(), rtol=tolerance, atol=tolerance)

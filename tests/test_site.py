@@ -125,6 +125,10 @@ def test_every_page_loads_cleanly(site: Path, server: str, browser) -> None:
         for raw in re.findall(r"\$\$|\\\[|\\\(|\\begin\{|\\frac|\\sum", text):
             errors.append(f"untypeset math: {raw!r}")
             break
+        # A lone "$" or "\(" left in prose (outside code and typeset math), e.g. from a $$ block
+        # that Markdown parsed inside a list item's paragraph.
+        stray = page.evaluate(STRAY_MATH_DELIMITERS)
+        errors += [f"literal math delimiter in the text: {t!r}" for t in stray[:3]]
         broken = page.evaluate("() => [...document.images].filter(i => i.complete && "
                                "i.naturalWidth === 0 && i.src).map(i => i.src.slice(0, 80))")
         errors += [f"broken image: {src}" for src in broken]
@@ -134,6 +138,20 @@ def test_every_page_loads_cleanly(site: Path, server: str, browser) -> None:
         context.close()
         problems += [f"{page_path}: {e}" for e in errors]
     assert not problems, "\n".join(problems)
+
+
+STRAY_MATH_DELIMITERS = """() => {
+  const root = document.querySelector('main, article, body');
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const found = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const skip = 'pre, code, mjx-container, script, style, .cell_output';
+    if (node.parentElement.closest(skip)) continue;
+    const text = node.textContent;
+    if (/\\$|\\\\\\(|\\\\\\[/.test(text)) found.push(text.trim().slice(0, 80));
+  }
+  return found;
+}"""
 
 
 def check_animations(page) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import sys
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ from torch import nn
 from cnnbook import __main__ as cli
 from cnnbook import data, datafiles, models
 from cnnbook.live_report import LiveReport
+from cnnbook.memory import reuse_freed_memory
 from cnnbook.train import (
     CLASSIC,
     MODERN,
@@ -445,3 +447,10 @@ def test_cli_reports_missing_data(tmp_path, monkeypatch, capsys: pytest.CaptureF
     monkeypatch.setattr(datafiles, "DEBIAN_DIR", tmp_path / "none")
     assert cli.main(["train", "--limit", "64", "--no-progress"]) == 2
     assert "sudo apt-get install dataset-fashion-mnist" in capsys.readouterr().err
+
+
+def test_reuse_freed_memory_is_idempotent():
+    applied = reuse_freed_memory()
+    assert isinstance(applied, bool)
+    assert reuse_freed_memory() == applied
+    assert sys.platform.startswith("linux") or not applied  # glibc's malloc only
