@@ -234,10 +234,10 @@ def formula_output_shape(
 ) -> tuple[int, int]:
     """The textbook output size ``floor((n - k + p + s) / s)`` per axis, ``p`` the *total* padding.
 
-    This is the form in which the source states the rule, with ``p`` counting all rows (columns)
-    added, top and bottom together. With ``s = 1`` it reduces to ``n - k + p + 1``. It equals
-    :func:`conv_output_shape` with ``padding = p / 2`` on each side whenever ``p`` is even, and
-    with the asymmetric ``padding='same'`` split when ``p = k - 1`` and ``s = 1``.
+    This is the form in which the original article states the rule, with ``p`` counting all rows
+    (columns) added, top and bottom together. With ``s = 1`` it reduces to ``n - k + p + 1``.
+    It equals :func:`conv_output_shape` with ``padding = p / 2`` on each side whenever ``p`` is
+    even, and with the asymmetric ``padding='same'`` split when ``p = k - 1`` and ``s = 1``.
     """
     n_h, n_w = positive_pair(input_hw, "input_hw")
     kh, kw = positive_pair(kernel_size, "kernel_size")
