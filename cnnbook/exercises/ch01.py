@@ -37,7 +37,8 @@ def edges_of_a_triangle(answer: Any) -> str | None:
     if 0 in (vertical, horizontal):
         return ("a staircase edge is both vertical and horizontal in places: look at one step of "
                 "the staircase with each kernel")
-    return "draw the 8×8 staircase and mark where two neighbours differ, along rows and along columns"
+    return ("draw the 8×8 staircase and mark where two neighbours differ, along rows and along "
+            "columns")
 
 
 @exercise("1.2", "write", "a 2×2 kernel (tensor) that responds to the diagonal edge",

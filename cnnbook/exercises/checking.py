@@ -95,12 +95,12 @@ def check(key: str, answer: Any) -> Verdict:
     _load_chapter(key)
     if key not in _EXERCISES:
         known = ", ".join(e.key for e in registered(int(key.split(".")[0]))) or "none"
-        raise KeyError(f"exercise {key} has no checker; this chapter's checkable exercises: {known}")
+        raise KeyError(f"exercise {key} has no checker; this chapter's checkable ones: {known}")
     entry = _EXERCISES[key]
     if answer is None or answer is Ellipsis:
         return Verdict(key, f"no answer yet: {entry.asks}")
     if entry.wants_function and not callable(answer):
-        return Verdict(key, f"pass the function itself (its name, without calling it): {entry.asks}")
+        return Verdict(key, f"pass the function itself (its name, not a call): {entry.asks}")
     try:
         hint = entry.judge(answer)
     except Exception as error:  # a learner's answer of the wrong type must not crash the check
