@@ -180,20 +180,24 @@ def show_images(
     cols: int | None = None,
     scale: float = 1.6,
     cmap: str = "gray",
-    symmetric: bool = False,
+    symmetric: bool | Sequence[bool] = False,
 ) -> Figure:
     """A row (or grid) of 2-D images with titles, e.g. an image and its filtered versions.
 
-    ``symmetric`` centres the colour map on 0 (for filter responses that can be negative).
+    ``symmetric`` centres the colour map on 0 (for filter responses that can be negative); a
+    sequence gives one flag per image, so that inputs stay grey next to their responses.
     """
     n = len(images)
+    flags = [symmetric] * n if isinstance(symmetric, bool) else list(symmetric)
+    if len(flags) != n:
+        raise ValueError(f"symmetric has {len(flags)} flags for {n} images: give one per image")
     cols = cols or n
     rows = (n + cols - 1) // cols
     fig = new_figure(scale * cols, scale * rows + 0.3 * (titles is not None))
     for k, image in enumerate(images):
         ax = fig.add_subplot(rows, cols, k + 1)
         array = image.detach().cpu().float().numpy()
-        if symmetric:
+        if flags[k]:
             bound = float(np.abs(array).max()) or 1.0
             ax.imshow(array, cmap="RdBu_r", vmin=-bound, vmax=bound)
         else:
