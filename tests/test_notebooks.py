@@ -48,3 +48,15 @@ def test_notebook_conventions(path: Path) -> None:
     assert title["cell_type"] == "markdown" and "".join(title["source"]).startswith("# ")
     toc = (ROOT / "_toc.yml").read_text()
     assert f"notebooks/{path.stem}" in toc, f"{path.name} is not in _toc.yml"
+
+
+def test_citations_link_to_bibliography_entries() -> None:
+    """A citation is a plain link to references.md#<BibTeX key>: the key must exist."""
+    keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "book" / "references.bib").read_text(), re.M))
+    cited = set()
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "markdown":
+                cited |= set(re.findall(r"references\.md#([\w-]+)\)", "".join(cell["source"])))
+    assert cited, "no notebook cites a reference"
+    assert cited <= keys, f"citations of unknown keys: {sorted(cited - keys)}"
