@@ -15,6 +15,7 @@ from collections.abc import Callable
 import ipywidgets as W
 import torch
 
+from cnnbook.draw.inside_scene import InsideScene
 from cnnbook.draw.interpolation_scene import InterpolationScene
 from cnnbook.draw.multi_channel_scene import MultiChannelScene
 from cnnbook.draw.pooling_scene import PoolingWindowScene
@@ -227,3 +228,35 @@ def transposed_conv_explorer(K: torch.Tensor | None = None) -> Explorer:
         return TransposedConvScene(X, kernel_, stride=stride, padding=padding)
 
     return Explorer(make_scene, controls)
+
+
+def inside_explorer(nets: dict[str, torch.nn.Sequential], images: torch.Tensor,
+                    labels: torch.Tensor, class_names: list[str] | tuple[str, ...],
+                    per_class: int = 10) -> Explorer:
+    """Pick a network and a class; the step slider walks through that class's images.
+
+    Every panel of :class:`~cnnbook.draw.inside_scene.InsideScene` follows: the image, every
+    layer's output and the class scores. ``images`` and ``labels`` are a test set; the class
+    ``"one of each"`` (the default) shows the first image of every class, in class order, the
+    same images as the chapter's animation. Drawing an image of your own needs a canvas that
+    ipywidgets does not have; pass it as ``images`` (with any label) instead.
+    """
+    labels = labels.cpu()
+    choices = ["one of each", *class_names]
+    controls: dict[str, W.ValueWidget] = {
+        "network": W.Dropdown(options=list(nets), value=next(iter(nets)), description="network"),
+        "shown": W.Dropdown(options=choices, value=choices[0], description="class"),
+    }
+
+    def make_scene(network: str, shown: str) -> InsideScene:
+        if shown == "one of each":
+            index = torch.stack([(labels == c).nonzero()[0, 0] for c in range(len(class_names))
+                                 if (labels == c).any()])
+        else:
+            index = (labels == class_names.index(shown)).nonzero()[:per_class, 0]
+        if len(index) == 0:
+            raise ValueError(f"no image of class {shown!r} among the images given")
+        return InsideScene(nets[network], images[index.to(images.device)], labels[index],
+                           class_names, title=network)
+
+    return Explorer(make_scene, controls, interval_ms=1200)

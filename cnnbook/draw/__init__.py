@@ -70,3 +70,14 @@ __all__ = [
     "interpolation_path",
     "interpolation_samples",
 ]
+
+# Inside a trained network (chapter 8): the scene of every layer's output, and the figures of
+# what cnnbook.probes measures.
+from cnnbook.draw.inside_scene import InsideScene  # noqa: E402
+from cnnbook.draw.probe_figures import (  # noqa: E402
+    evidence_figure,
+    kernels_figure,
+    patches_figure,
+)
+
+__all__ += ["InsideScene", "evidence_figure", "kernels_figure", "patches_figure"]
