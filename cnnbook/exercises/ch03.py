@@ -37,6 +37,8 @@ def merged_1x1(answer: Any) -> str | None:
         except Exception as error:
             return (f"on {where} your function raised {type(error).__name__}: {error} (a "
                     "(c_o, m) matrix times an (m, c_i) one: which layer's matrix comes first?)")
+        if got is None:
+            return "your function returned None: is a `return` missing?"
         if not isinstance(got, tuple | list) or len(got) != 2:
             return f"on {where} your function did not return a pair (weight, bias)"
         W, c = (torch.as_tensor(t, dtype=torch.float32) for t in got)
