@@ -91,8 +91,8 @@ def conv_weight_grad(
     for x_g, dy_g in zip(x.chunk(groups, dim=1), dy.chunk(groups, dim=1), strict=True):
         grad = conv2d(x_g.transpose(0, 1), dy_g.transpose(0, 1), padding=(ph, pw),
                       stride=(dh, dw), dilation=(sh, sw))  # fmt: skip
-        # (C_in/g, C_out/g, ...) -> weight layout; rows past k_h belong to no weight (they exist
-        # when the stride dropped the input's last rows).
+        # (C_in/g, C_out/g, ...) -> weight layout; rows past k_h belong to no weight (they appear
+        # when the padded input goes on past the last window's reach).
         grads.append(grad.transpose(0, 1)[:, :, :kh, :kw])
     return torch.cat(grads, dim=0)
 
@@ -128,7 +128,8 @@ def conv_input_grad(
     n_h, n_w = positive_pair(input_hw, "input_hw")
     kernel_size = tuple(weight.shape[2:])
     check_output_grad((n_h, n_w), grad_output, kernel_size, stride, padding, dilation)
-    # The input rows the stride never reached get no gradient: output_padding adds them back.
+    # Where the stride does not fit evenly, several input sizes give this output size, and the
+    # transposed convolution returns the smallest: output_padding adds the input's missing rows.
     extra = inverse_output_padding((n_h, n_w), kernel_size, stride, padding, dilation)
     return conv_transpose2d(grad_output, weight, stride=stride, padding=padding,
                             output_padding=extra, groups=groups, dilation=dilation)
