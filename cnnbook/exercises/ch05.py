@@ -44,8 +44,8 @@ def pooled_shapes(answer: Any) -> str | None:
     if any(g == r - 1 for g, r in zip(floor_got + ceil_got, floor_right + ceil_right, strict=True)):
         return ("off by one: (n - k)/s counts the *moves* of the window; the number of windows "
                 "is one more (the first window needs no move)")
-    return ("count window positions along each axis: a 3-row window starts at rows 0, 3, 6, … "
-            "and must fit inside the 10 rows (without ceil_mode)")
+    return ("count window positions along each axis: a 3-row window starts at rows 0, 3, … and "
+            "must fit inside the 10 rows (without ceil_mode)")
 
 
 def _min_pool_reference(X: torch.Tensor, kernel_size: Any, stride: Any = None,

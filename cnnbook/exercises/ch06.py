@@ -30,8 +30,8 @@ def bilinear_midpoints(answer: Any) -> str | None:
                 "bilinear interpolation were linear in the position. Weight each corner by the "
                 "area of the rectangle opposite it: (1 - t_y)(1 - t_x), (1 - t_y) t_x, …")
     if not close(diagonal, right_diagonal):
-        return ("at (0.5, 0.5) every corner's weight is the same product (1 - t_y)(1 - t_x) = "
-                "t_y t_x = …; only one corner is nonzero")
+        return ("at (0.5, 0.5) the four corners weigh the same; how many of them are nonzero, "
+                "and what do the four weights sum to?")
     return ("the point (1.0, 0.5) lies on the bottom row, between its two samples: there "
             "bilinear is plain linear interpolation along x")
 
