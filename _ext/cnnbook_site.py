@@ -1,31 +1,129 @@
-"""Sphinx extension of the cnnbook site: keep every page free of third-party requests and errors.
+"""Sphinx extension of the cnnbook site: light pages, free of third-party requests and errors.
 
-Jupyter Book 1 always loads sphinx-thebe, which adds its configuration script (a ``const
-THEBE_JS_URL = "https://unpkg.com/..."`` declaration) twice to every page: browsers then log
-"Identifier 'THEBE_JS_URL' has already been declared". The book does not use thebe (live code runs
-on Colab or in JupyterLab), so its scripts are dropped from every page.
+* Jupyter Book 1 always loads sphinx-thebe, which adds its configuration script (a ``const
+  THEBE_JS_URL = "https://unpkg.com/..."`` declaration) twice to every page: browsers then log
+  "Identifier 'THEBE_JS_URL' has already been declared". The book does not use thebe (live code
+  runs on Colab or in JupyterLab), so its scripts are dropped from every page.
+* The theme loads Font Awesome twice: as a 1.5 MB script that turns ``<i class="fa-...">`` into
+  SVG, and as web fonts behind the same classes in its CSS. The pages use about twenty icons, so
+  the script is dropped and the fonts are cut down to the icons the built pages name.
+* One search box: the theme puts a search field in the top bar *and* in the sidebar at desktop
+  widths; the top bar's goes (``navbar_persistent``), and cnnbook.css hides the sidebar's on the
+  search page, which has its own.
+* Every page gets a ``<meta name="description">`` from its first paragraph, and the favicon.
 """
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
+from docutils import nodes
 from sphinx.application import Sphinx
 
+HERE = Path(__file__).resolve().parent
+DESCRIPTION_CHARS = 160
 
-def _is_thebe(script: Any) -> bool:
+
+def _is_dropped(script: Any) -> bool:
     filename = str(getattr(script, "filename", "") or "")
     body = str(getattr(script, "attributes", {}).get("body", ""))
     return "thebe" in filename or "THEBE_JS_URL" in body
 
 
-def drop_thebe(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
-    """Remove sphinx-thebe's scripts from the page being written."""
+def describe(doctree: nodes.document | None) -> str:
+    """The page's first paragraph as one line of at most 160 characters (for search engines)."""
+    if doctree is None:
+        return ""
+    for paragraph in doctree.findall(nodes.paragraph):
+        text = " ".join(paragraph.astext().split())
+        if len(text) > 40:  # skip captions and one-word paragraphs
+            if len(text) > DESCRIPTION_CHARS:
+                text = text[: DESCRIPTION_CHARS - 1].rsplit(" ", 1)[0] + "…"
+            return text
+    return ""
+
+
+def page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Drop thebe's scripts; add the description meta tag."""
     if "script_files" in context:
-        context["script_files"] = [s for s in context["script_files"] if not _is_thebe(s)]
+        context["script_files"] = [s for s in context["script_files"] if not _is_dropped(s)]
+    description = describe(doctree) or app.config.project
+    escaped = description.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    context["metatags"] = (context.get("metatags", "")
+                           + f'\n<meta name="description" content="{escaped}" />')
+
+
+def configure(app: Sphinx, config: Any) -> None:
+    """Theme options Jupyter Book's _config.yml cannot set without replacing all of them."""
+    config.html_theme_options = {**(config.html_theme_options or {}), "navbar_persistent": []}
+    config.html_favicon = str(HERE / "favicon.svg")
+    config.html_static_path = [*config.html_static_path, str(HERE / "static")]
+    config.html_css_files = [*config.html_css_files, "cnnbook.css"]
+
+
+ICON_RULE = re.compile(r"((?:\.fa-[a-z0-9-]+:(?:before|after),?)+)\{content:\"\\([0-9a-f]+)\"\}")
+
+
+def icon_codepoints(css: str) -> dict[str, int]:
+    """Font Awesome's class -> code point table, read from the theme's CSS."""
+    table = {}
+    for selectors, hex_code in ICON_RULE.findall(css):
+        for name in re.findall(r"\.(fa-[a-z0-9-]+):", selectors):
+            table[name] = int(hex_code, 16)
+    return table
+
+
+def used_icons(outdir: Path) -> set[str]:
+    """Every ``fa-*`` class named in the built pages and the theme's scripts."""
+    found: set[str] = set()
+    for path in [*outdir.rglob("*.html"), *(outdir / "_static").rglob("*.js")]:
+        if "fontawesome" in path.name:
+            continue
+        found |= set(re.findall(r"\bfa-[a-z0-9-]+", path.read_text(errors="ignore")))
+    return found
+
+
+FONTAWESOME_SCRIPT = re.compile(r'<script[^>]*src="[^"]*fontawesome\.js[^"]*"[^>]*></script>\s*')
+
+
+def drop_fontawesome_script(outdir: Path) -> None:
+    """Remove the theme's Font Awesome script, which its page template writes in literally."""
+    for page in outdir.rglob("*.html"):
+        html = page.read_text()
+        lighter = FONTAWESOME_SCRIPT.sub("", html)
+        if lighter != html:
+            page.write_text(lighter)
+
+
+def lighten_icons(app: Sphinx, exception: Exception | None) -> None:
+    """Drop the icon script and cut the icon fonts down to the icons the site uses."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from fontTools import subset
+
+    outdir = Path(app.outdir)
+    drop_fontawesome_script(outdir)
+    css = "".join(p.read_text(errors="ignore") for p in (outdir / "_static").rglob("*.css"))
+    table = icon_codepoints(css)
+    codepoints = sorted({table[name] for name in used_icons(outdir) if name in table})
+    for font in (outdir / "_static").rglob("fa-*-*.*"):
+        if font.suffix not in (".woff2", ".ttf"):
+            continue
+        options = subset.Options()
+        options.flavor = "woff2" if font.suffix == ".woff2" else None
+        options.layout_features = ["*"]
+        loaded = subset.load_font(str(font), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=codepoints)
+        subsetter.subset(loaded)
+        subset.save_font(loaded, str(font), options)
 
 
 def setup(app: Sphinx) -> dict:
-    """Register the page hook (run late, after every extension added its scripts)."""
-    app.connect("html-page-context", drop_thebe, priority=900)
+    """Register the hooks (the page hook runs late, after every extension added its scripts)."""
+    app.connect("config-inited", configure)
+    app.connect("html-page-context", page_context, priority=900)
+    app.connect("build-finished", lighten_icons)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -23,6 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "site-screenshots"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -93,7 +95,7 @@ def test_every_page_loads_cleanly(site: Path, server: str, browser) -> None:
     all_pages = pages(site)
     assert any(p.startswith("notebooks/") for p in all_pages), all_pages
     for page_path in all_pages:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(viewport=DESKTOP)
         page = context.new_page()
         errors: list[str] = []
 
@@ -167,6 +169,54 @@ def check_animations(page) -> list[str]:
         if not before or before == after:
             errors.append(f"animation {k} does not change when played")
     return errors
+
+
+VISIBLE_SEARCH_BOXES = """() => [...document.querySelectorAll(
+    '.search-button-field, .search-button, form.bd-search')].filter(e => {
+  const box = e.getBoundingClientRect();
+  return e.offsetParent !== null && box.width > 0 && box.height > 0;
+}).length"""
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_page_chrome(site: Path, server: str, browser, viewport: dict) -> None:
+    """One search box, a description and a favicon on every page; no icon script."""
+    problems: list[str] = []
+    for page_path in pages(site):
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        requested: list[str] = []
+        page.on("request", lambda r, seen=requested: seen.append(r.url))
+        page.goto(f"{server}/{page_path}", wait_until="networkidle")
+        searches = page.evaluate(VISIBLE_SEARCH_BOXES)
+        if searches != 1:
+            problems.append(f"{page_path}: {searches} search boxes visible")
+        description = page.evaluate("() => document.querySelector('meta[name=description]')"
+                                    "?.content || ''")
+        if len(description) < 20:
+            problems.append(f"{page_path}: no page description ({description!r})")
+        icon = page.evaluate("() => document.querySelector('link[rel~=icon]')?.href || ''")
+        if not icon or page.request.get(icon).status != 200:
+            problems.append(f"{page_path}: no favicon ({icon!r})")
+        problems += [f"{page_path}: loads {u}" for u in requested if "fontawesome.js" in u]
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_icon_fonts_hold_every_icon_used(site: Path) -> None:
+    """The subset icon fonts still hold a glyph for every Font Awesome class the pages use."""
+    sys.path.insert(0, str(ROOT / "_ext"))
+    from cnnbook_site import icon_codepoints, used_icons
+    from fontTools.ttLib import TTFont
+
+    css = "".join(p.read_text() for p in (site / "_static").rglob("*.css"))
+    table = icon_codepoints(css)
+    used = {table[name] for name in used_icons(site) if name in table}
+    assert used, "no icons found: the theme changed its markup?"
+    fonts = sorted((site / "_static").rglob("fa-*.woff2"))
+    held = set().union(*(TTFont(f).getBestCmap().keys() for f in fonts))
+    assert used <= held, f"icons without a glyph: {sorted(hex(c) for c in used - held)}"
+    assert sum(f.stat().st_size for f in fonts) < 20_000, "icon fonts are not subset"
 
 
 def test_notebook_pages_offer_colab(site: Path) -> None:
