@@ -11,10 +11,15 @@
   widths; the top bar's goes (``navbar_persistent``), and cnnbook.css hides the sidebar's on the
   search page, which has its own.
 * Every page gets a ``<meta name="description">`` from its first paragraph, and the favicon.
+* Animation frames leave the page: matplotlib's player embeds every frame as a base64 PNG in the
+  page (a chapter's HTML weighed up to 1.2 MB). They become files in ``_static/frames/`` that the
+  player loads when it shows them, and the first frame waits until the reader scrolls near it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -97,6 +102,34 @@ def drop_fontawesome_script(outdir: Path) -> None:
             page.write_text(lighter)
 
 
+EMBEDDED_FRAME = re.compile(r'(frames\[\d+\] = )"data:image/png;base64,((?:[A-Za-z0-9+/=]|\\\n)+)"')
+PLAYER_IMAGE = re.compile(r'<img id="(_anim_img[0-9a-f]+)">')
+
+
+def _frame_file(match: re.Match, prefix: str, frames: Path) -> str:
+    png = base64.b64decode(match.group(2).replace("\\\n", ""))
+    name = hashlib.sha256(png).hexdigest()[:20] + ".png"
+    (frames / name).write_bytes(png)  # a frame that two players share is stored once
+    return f'{match.group(1)}"{prefix}{name}"'
+
+
+def externalise_frames(outdir: Path) -> int:
+    """Move every embedded animation frame into ``_static/frames/``; return how many moved."""
+    frames = outdir / "_static" / "frames"
+    frames.mkdir(parents=True, exist_ok=True)
+    moved = 0
+    for page in outdir.rglob("*.html"):
+        html = page.read_text()
+        if "_anim_img" not in html:
+            continue
+        prefix = "../" * (len(page.relative_to(outdir).parts) - 1) + "_static/frames/"
+        html, count = EMBEDDED_FRAME.subn(lambda m, p=prefix: _frame_file(m, p, frames), html)
+        moved += count
+        html = PLAYER_IMAGE.sub(r'<img id="\1" loading="lazy">', html)
+        page.write_text(html)
+    return moved
+
+
 def lighten_icons(app: Sphinx, exception: Exception | None) -> None:
     """Drop the icon script and cut the icon fonts down to the icons the site uses."""
     if exception is not None or app.builder.format != "html":
@@ -121,9 +154,16 @@ def lighten_icons(app: Sphinx, exception: Exception | None) -> None:
         subset.save_font(loaded, str(font), options)
 
 
+def lighten_pages(app: Sphinx, exception: Exception | None) -> None:
+    """Move animation frames out of the pages (see the module's docstring)."""
+    if exception is None and app.builder.format == "html":
+        externalise_frames(Path(app.outdir))
+
+
 def setup(app: Sphinx) -> dict:
     """Register the hooks (the page hook runs late, after every extension added its scripts)."""
     app.connect("config-inited", configure)
     app.connect("html-page-context", page_context, priority=900)
     app.connect("build-finished", lighten_icons)
+    app.connect("build-finished", lighten_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
