@@ -64,6 +64,8 @@ def configure(app: Sphinx, config: Any) -> None:
     """Theme options Jupyter Book's _config.yml cannot set without replacing all of them."""
     config.html_theme_options = {**(config.html_theme_options or {}), "navbar_persistent": []}
     config.html_favicon = str(HERE / "favicon.svg")
+    # Browsers that ignore the icon link ask for /favicon.ico: it is there too.
+    config.html_extra_path = [*config.html_extra_path, str(HERE / "extra")]
     config.html_static_path = [*config.html_static_path, str(HERE / "static")]
     config.html_css_files = [*config.html_css_files, "cnnbook.css"]
 
