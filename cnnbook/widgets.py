@@ -42,9 +42,13 @@ class Explorer(W.VBox):
     def __init__(
         self, make_scene: Callable[..., Scene], controls: dict[str, W.ValueWidget],
         *, interval_ms: int = 700,
+        acting: Callable[[dict[str, object]], set[str]] | None = None,
     ) -> None:
         self.make_scene = make_scene
         self.controls = controls
+        # Which controls act for the current values (e.g. no y slider for a 1-D interpolation):
+        # the others are hidden, so that every control shown changes the picture.
+        self.acting = acting
         self.step = W.IntSlider(value=0, min=0, max=0, description="step",
                                 continuous_update=True)
         self.play = W.Play(value=0, min=0, max=0, interval=interval_ms, description="play")
@@ -56,9 +60,10 @@ class Explorer(W.VBox):
         for control in controls.values():
             control.observe(self._rebuild, names="value")
         self.step.observe(self._redraw, names="value")
+        self.stepper = W.HBox([self.play, self.step])
         super().__init__([
             W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")),
-            W.HBox([self.play, self.step]),
+            self.stepper,
             self.message,
             self.image,
         ])
@@ -69,16 +74,27 @@ class Explorer(W.VBox):
         return {name: control.value for name, control in self.controls.items()}
 
     def _rebuild(self, change: object = None) -> None:
+        if self.acting is not None:
+            acting = self.acting(self.values())
+            for name, control in self.controls.items():
+                control.layout.display = None if name in acting else "none"
         try:
             self.scene = self.make_scene(**self.values())
         except ValueError as error:
+            # The message takes the picture's place: no blank space where the picture was.
             self.scene = None
             self.message.value = f"<b style='color:#b00'>{error}</b>"
-            self.image.layout.visibility = "hidden"
+            self.image.layout.display = "none"
             return
         self.message.value = ""
-        self.image.layout.visibility = "visible"
+        self.image.layout.display = None
+        # Shown at the size it is drawn at (not stretched to the cell's width, which blurs it),
+        # and narrower only where the notebook is narrower.
+        self.image.layout.width = f"{round(self.scene.figsize[0] * self.scene.dpi)}px"
+        self.image.layout.max_width = "100%"
         last = self.scene.n_steps - 1
+        # A scene of one step has nothing to step through or play.
+        self.stepper.layout.display = "none" if last == 0 else None
         # Moving the slider's bounds may or may not fire a change; draw explicitly once.
         with self.step.hold_trait_notifications():
             self.step.max = self.play.max = last
@@ -177,7 +193,11 @@ def interpolation_explorer(size: int = 4, seed: int = 0) -> Explorer:
         position = (z, y, x)[3 - ndim :]
         return InterpolationScene(samples[ndim], [position])
 
-    return Explorer(make_scene, controls)
+    def acting(values: dict[str, object]) -> set[str]:
+        ndim = {"linear": 1, "bilinear": 2, "trilinear": 3}[str(values["mode"])]
+        return {"mode", *("x", "y", "z")[:ndim]}
+
+    return Explorer(make_scene, controls, acting=acting)
 
 
 def multi_channel_explorer() -> Explorer:

@@ -79,9 +79,9 @@ def test_explorer_reports_impossible_combinations() -> None:
     explorer = sliding_window_explorer(torch.arange(4.0).reshape(2, 2))
     explorer.controls["kernel_name"].value = "sobel x"
     assert "larger than the padded input" in explorer.message.value
-    assert explorer.image.layout.visibility == "hidden"
+    assert explorer.image.layout.display == "none"
     explorer.controls["padding"].value = 1
-    assert explorer.message.value == "" and explorer.image.layout.visibility == "visible"
+    assert explorer.message.value == "" and explorer.image.layout.display != "none"
 
 
 def test_explorer_redraw_is_interactive() -> None:

@@ -133,7 +133,7 @@ def test_explorer_defaults_and_every_control() -> None:
     assert explorer.scene.Y.shape == (3, 3, 3) and explorer.message.value == ""
     explorer.controls["out_channels"].value = 1
     assert "output channel 1 does not exist" in explorer.message.value
-    assert explorer.image.layout.visibility == "hidden"
+    assert explorer.image.layout.display == "none"
     explorer.controls["watch"].value = "all"
     assert explorer.message.value == "" and explorer.scene.Y.shape == (1, 3, 3)
 

@@ -155,11 +155,11 @@ def test_transposed_explorer_reports_impossible_combinations() -> None:
     explorer = transposed_conv_explorer()
     explorer.controls["padding"].value = 2
     assert "removes every row or column" in explorer.message.value
-    assert explorer.image.layout.visibility == "hidden"
+    assert explorer.image.layout.display == "none"
     explorer.controls["size"].value = 3  # a 4x4 sum: cropping 2 from each side still empties it
     assert "removes every row or column" in explorer.message.value
     explorer.controls["size"].value = 4  # a 5x5 sum: its centre is kept
-    assert explorer.message.value == "" and explorer.image.layout.visibility == "visible"
+    assert explorer.message.value == "" and explorer.image.layout.display != "none"
     # Centre of the sum: X[2, 2] K[0, 0] + X[2, 1] K[0, 1] + X[1, 2] K[1, 0] + X[1, 1] K[1, 1].
     assert explorer.scene.Y.tolist() == [[10 * 0 + 9 * 1 + 6 * 2 + 5 * 3]]
 

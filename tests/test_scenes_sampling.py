@@ -105,12 +105,12 @@ def test_pooling_explorer_reports_impossible_combinations() -> None:
     explorer = pooling_explorer(torch.arange(4.0).reshape(2, 2))
     explorer.controls["padding"].value = 2
     assert "more than half the window" in explorer.message.value
-    assert explorer.image.layout.visibility == "hidden"
+    assert explorer.image.layout.display == "none"
     explorer.controls["window"].value = 4
     explorer.controls["padding"].value = 0
     assert "larger than the padded input" in explorer.message.value
     explorer.controls["padding"].value = 1
-    assert explorer.message.value == "" and explorer.image.layout.visibility == "visible"
+    assert explorer.message.value == "" and explorer.image.layout.display != "none"
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
@@ -192,6 +192,25 @@ def test_interpolation_explorer_defaults_and_controls() -> None:
                              align_corners=True)  # 13 samples per axis: positions k / 4
     assert scene.value(0) == pytest.approx(float(expected[0, 0, 1, 8, 10]), abs=1e-4)
     assert explorer.message.value == ""
+
+
+def test_interpolation_explorer_shows_only_the_controls_that_act() -> None:
+    explorer = interpolation_explorer()
+    shown = lambda: {n for n, c in explorer.controls.items() if c.layout.display != "none"}  # noqa: E731
+    assert shown() == {"mode", "x", "y"}
+    explorer.controls["mode"].value = "linear"
+    assert shown() == {"mode", "x"}
+    explorer.controls["mode"].value = "trilinear"
+    assert shown() == {"mode", "x", "y", "z"}
+    # One point, one step: no step slider or play button that would do nothing.
+    assert explorer.scene.n_steps == 1 and explorer.stepper.layout.display == "none"
+
+
+def test_explorer_picture_keeps_its_drawn_size() -> None:
+    explorer = interpolation_explorer()
+    scene = explorer.scene
+    assert explorer.image.layout.width == f"{round(scene.figsize[0] * scene.dpi)}px"
+    assert explorer.image.layout.max_width == "100%"
 
 
 def test_align_corners_figure_draws() -> None:
