@@ -105,7 +105,7 @@ def drop_fontawesome_script(outdir: Path) -> None:
 
 
 EMBEDDED_FRAME = re.compile(r'(frames\[\d+\] = )"data:image/png;base64,((?:[A-Za-z0-9+/=]|\\\n)+)"')
-PLAYER_IMAGE = re.compile(r'<img id="(_anim_img[0-9a-f]+)">')
+PLAYER_IMAGE = re.compile(r'<img id="(_anim_img[0-9a-f]+)"')
 
 
 def _frame_file(match: re.Match, prefix: str, frames: Path) -> str:
@@ -127,7 +127,7 @@ def externalise_frames(outdir: Path) -> int:
         prefix = "../" * (len(page.relative_to(outdir).parts) - 1) + "_static/frames/"
         html, count = EMBEDDED_FRAME.subn(lambda m, p=prefix: _frame_file(m, p, frames), html)
         moved += count
-        html = PLAYER_IMAGE.sub(r'<img id="\1" loading="lazy">', html)
+        html = PLAYER_IMAGE.sub(r'<img id="\1" loading="lazy"', html)
         page.write_text(html)
     return moved
 

@@ -7,6 +7,7 @@ JavaScript), which the site shows where the notebook offers a live widget.
 
 from __future__ import annotations
 
+import html as html_text
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,11 @@ _ICONS = {  # symbols every font has (the media-control block of Unicode is ofte
     "fa fa-step-forward": "›", "fa fa-fast-forward": "»", "fa fa-plus": "+",
 }
 _STYLESHEET = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]+">')
+_PLAYER_IMAGE = re.compile(r'<img id="(_anim_img[0-9a-f]+)">')
+_PLAYER_SLIDER = re.compile(r'(<input id="_anim_slider[0-9a-f]+" type="range")')
+#: Frames are rendered at this multiple of the scene's resolution and shown at its size, so that
+#: they stay sharp on high-density screens.
+DENSITY = 2
 
 
 def self_contained(html: str) -> str:
@@ -36,6 +42,15 @@ def self_contained(html: str) -> str:
     if "http://" in html or "https://" in html:
         raise RuntimeError("the animation still refers to an external address")
     return html
+
+
+def accessible(html: str, alt: str, width_px: int) -> str:
+    """The player's frame with alt text and its 1x width (scaling down to narrow columns), and a
+    label on its frame slider, for screen readers and keyboard users."""
+    html = _PLAYER_IMAGE.sub(
+        lambda m: (f'<img id="{m.group(1)}" alt="{html_text.escape(alt)}" width="{width_px}" '
+                   'style="max-width: 100%; height: auto">'), html)
+    return _PLAYER_SLIDER.sub(r'\1 aria-label="Step of the animation"', html)
 
 
 def animation_html(
@@ -56,8 +71,10 @@ def animation_html(
     writer = HTMLWriter(fps=1000 / interval, embed_frames=True, default_mode="once")
     with TemporaryDirectory() as folder:
         path = Path(folder, "animation.html")
-        animation.save(str(path), writer=writer, savefig_kwargs={"metadata": PNG_METADATA})
-        return self_contained(path.read_text())
+        animation.save(str(path), writer=writer, dpi=DENSITY * scene.dpi,
+                       savefig_kwargs={"metadata": PNG_METADATA})
+        html = self_contained(path.read_text())
+    return accessible(html, scene.alt_text(), round(fig.get_figwidth() * scene.dpi))
 
 
 def animate(scene: Scene, steps: Sequence[int] | None = None, *, interval: int = 800) -> HTML:

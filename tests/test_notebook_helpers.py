@@ -50,6 +50,24 @@ def test_animation_frames_carry_no_software_version() -> None:
         assert png.startswith(b"\x89PNG") and b"Software" not in png and b"atplotlib" not in png
 
 
+def test_animation_frames_are_sharp_labelled_and_fit_the_column() -> None:
+    import io
+
+    from PIL import Image
+
+    scene = SlidingWindowScene(torch.arange(9.0).reshape(3, 3), torch.ones(2, 2))
+    html = animation_html(scene, [0, 1])
+    image = re.search(r"<img [^>]*>", html).group(0)
+    width = int(re.search(r'width="(\d+)"', image).group(1))
+    assert width == round(scene.figsize[0] * scene.dpi)
+    assert "max-width: 100%" in image  # scales down to a phone's column
+    assert 'alt="Animation in 4 steps: a window slides' in image and "output 2×2" in image
+    assert re.search(r'type="range" aria-label="[^"]+"', html), "the frame slider has no label"
+    frame = re.search(r"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)", html).group(1)
+    png = Image.open(io.BytesIO(base64.b64decode(frame.replace("\\\n", ""))))
+    assert png.width == 2 * width, "frames are drawn at twice the shown size (high-DPI screens)"
+
+
 def test_figures_and_scenes_render_without_software_version() -> None:
     scene = SlidingWindowScene(torch.arange(9.0).reshape(3, 3), torch.ones(2, 2))
     for png in (figure_png(show_images([torch.eye(3)])), scene.png(1), scene._repr_png_()):

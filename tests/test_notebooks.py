@@ -60,3 +60,15 @@ def test_citations_link_to_bibliography_entries() -> None:
                 cited |= set(re.findall(r"references\.md#([\w-]+)\)", "".join(cell["source"])))
     assert cited, "no notebook cites a reference"
     assert cited <= keys, f"citations of unknown keys: {sorted(cited - keys)}"
+
+
+MYST_SYNTAX = re.compile(r"\{[a-z][a-z:-]*\}`|^\s*(```|:::)\{", re.M)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_markdown_renders_outside_the_site(path: Path) -> None:
+    """No MyST role or directive in a notebook: JupyterLab and Colab would show it as raw text."""
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "markdown":
+            found = MYST_SYNTAX.search("".join(cell["source"]))
+            assert not found, f"{path.name}: MyST syntax {found.group(0)!r}; use plain Markdown"

@@ -63,6 +63,11 @@ class Scene:
     def _repr_png_(self) -> bytes:
         return self.png(self.n_steps - 1)
 
+    def alt_text(self) -> str:
+        """What the animation of this scene shows, in words (the frames' alt text)."""
+        summary = (type(self).__doc__ or type(self).__name__).strip().splitlines()[0]
+        return f"Animation in {self.n_steps} {plural(self.n_steps, 'step')}: {summary}"
+
 
 def input_and_kernel_2d(
     X: torch.Tensor, K: torch.Tensor, scene: str
@@ -188,6 +193,11 @@ class WindowScene(Scene):
                     if count]
         return "; never reads " + " and ".join(lists) + (
             f" ({', '.join(trailing)})" if trailing else "")
+
+    def alt_text(self) -> str:
+        """The window's path in words, with the caption's arguments and output shape."""
+        return (f"Animation in {self.n_steps} {plural(self.n_steps, 'step')}: a window slides "
+                f"over the input, one output element per step; {self.caption()}")
 
     def caption(self) -> str:
         """The arguments, the output shape and the input rows/columns no window reads."""
