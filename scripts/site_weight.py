@@ -51,7 +51,8 @@ def measure(site: Path, viewport: tuple[int, int] = (1366, 900)) -> list[dict]:
             cdp.send("Network.enable")
             cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
             sizes: list[int] = []
-            cdp.on("Network.loadingFinished", lambda e: sizes.append(int(e["encodedDataLength"])))
+            cdp.on("Network.loadingFinished",
+                   lambda e, seen=sizes: seen.append(int(e["encodedDataLength"])))
             page.goto(root + page_path, wait_until="networkidle")
             load_ms = page.evaluate(
                 "() => performance.getEntriesByType('navigation')[0].loadEventEnd")
