@@ -124,3 +124,9 @@ def test_probe_figures() -> None:
     assert len(fig.axes) == 6
     with pytest.raises(ValueError, match="one image"):
         evidence_figure([torch.rand(28, 28)], maps, maps, ["a"])
+
+
+def test_alt_text_names_the_network_and_layers(batch) -> None:
+    scene = InsideScene(lenet(), *batch, NAMES, title="classic LeNet")
+    assert scene.alt_text().startswith("Animation in 4 steps: ")
+    assert "classic LeNet" in scene.alt_text() and "12 layers" in scene.alt_text()

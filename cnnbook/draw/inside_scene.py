@@ -107,6 +107,12 @@ class InsideScene(Scene):
             text += f", a {self.class_names[int(self.labels[step])]}"
         return text + f"; predicted: {predicted}"
 
+    def alt_text(self) -> str:
+        """What an animation of this scene shows, in words."""
+        return (f"Animation in {self.n_steps} steps: for one image per step, the {self.title}'s "
+                f"output after each of its {len(self.layers)} layers, from the feature maps to "
+                "the class scores")
+
     def draw_step(self, fig: Figure, step: int) -> None:
         W, H = self.figsize
         fig.text(0.01, 1 - 0.12 / H, self.caption(step), ha="left", va="top", fontsize=10)
