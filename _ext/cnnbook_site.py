@@ -11,6 +11,10 @@
   widths; the top bar's goes (``navbar_persistent``), and cnnbook.css hides the sidebar's on the
   search page, which has its own.
 * Every page gets a ``<meta name="description">`` from its first paragraph, and the favicon.
+* Citations are plain Markdown links to ``references.md#<BibTeX key>`` (they work in JupyterLab
+  and Colab too). The bibliography's entries get their keys as ids (``bibtex_cite_id``), and the
+  keys are registered as anchors of the page that holds the bibliography, so MyST resolves the
+  links instead of warning that the anchor is unknown.
 * Animation frames leave the page: matplotlib's player embeds every frame as a base64 PNG in the
   page (a chapter's HTML weighed up to 1.2 MB). They become files in ``_static/frames/`` that the
   player loads when it shows them, and the first frame waits until the reader scrolls near it.
@@ -162,9 +166,37 @@ def lighten_pages(app: Sphinx, exception: Exception | None) -> None:
         externalise_frames(Path(app.outdir))
 
 
+def no_second_figure_number(app: Sphinx) -> None:
+    """A figure's number is part of its caption ("Figure 4.2."), counted within its chapter, so
+    that the text says "Figure 4.2" in JupyterLab and Colab too. Jupyter Book's LaTeX extension
+    turns Sphinx's own numbering on (one count for the whole book), which would add a second
+    number: it goes off once every extension has set its configuration."""
+    if app.builder.format == "html":
+        app.config.numfig = False
+
+
+BIB_KEY = re.compile(r"^@\w+\{([^,\s]+),", re.M)
+
+
+def register_bibliography_anchors(app: Sphinx, doctree: nodes.document) -> None:
+    """Make every BibTeX key a linkable anchor of the page that shows the bibliography."""
+    from sphinxcontrib.bibtex.nodes import bibliography
+
+    if not any(doctree.findall(bibliography)):
+        return
+    keys = []
+    for bibfile in app.config.bibtex_bibfiles:
+        keys += BIB_KEY.findall((Path(app.confdir) / bibfile).read_text())
+    slugs = app.env.metadata[app.env.docname].setdefault("myst_slugs", {})
+    for key in keys:
+        slugs[key] = (0, key, key)
+
+
 def setup(app: Sphinx) -> dict:
     """Register the hooks (the page hook runs late, after every extension added its scripts)."""
     app.connect("config-inited", configure)
+    app.connect("doctree-read", register_bibliography_anchors)
+    app.connect("builder-inited", no_second_figure_number)
     app.connect("html-page-context", page_context, priority=900)
     app.connect("build-finished", lighten_icons)
     app.connect("build-finished", lighten_pages)
