@@ -216,3 +216,19 @@ def test_explorer_picture_keeps_its_drawn_size() -> None:
 def test_align_corners_figure_draws() -> None:
     png = figure_png(align_corners_figure(3, 7))
     assert png.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("point", [(1.3, 1.3, 0.6), (0.2, 2.7, 2.9), (2.5, 0.4, 1.5)])
+def test_trilinear_corner_labels_do_not_collide(point: tuple[float, float, float]) -> None:
+    from matplotlib.text import Annotation
+
+    scene = InterpolationScene(interpolation_samples(3), [point])
+    fig = scene.figure(0)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = [a for ax in fig.axes for a in ax.texts if isinstance(a, Annotation)]
+    assert len(labels) == 8
+    boxes = [label.get_window_extent(renderer) for label in labels]
+    for a in range(8):
+        for b in range(a + 1, 8):
+            assert not boxes[a].overlaps(boxes[b]), (labels[a].get_text(), labels[b].get_text())

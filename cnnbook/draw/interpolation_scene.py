@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -172,6 +173,31 @@ class InterpolationScene(Scene):
         fig.text(0.79, 0.85, "weight of a corner\n= area of the\nrectangle opposite\nit "
                  "(same colour)", fontsize=8, va="top")
 
+    def _label_corners(self, ax: Axes, corners: list[tuple[tuple[int, ...], float]]) -> None:
+        """Write each corner's value and weight outside the cube, away from its projected centre.
+
+        Labels written at the corners themselves overlap where two corners project close to
+        each other; pushed outwards along the line from the centre of the projected cube, with
+        the text on the far side of its corner, they do not.
+        """
+        from mpl_toolkits.mplot3d import proj3d
+
+        projected = {}
+        for (k, i, j), _ in corners:
+            px, py, _depth = proj3d.proj_transform(j, i, k, ax.get_proj())
+            projected[(k, i, j)] = np.array(ax.transData.transform((px, py)))
+        centre = np.mean(list(projected.values()), axis=0)
+        for (k, i, j), weight in corners:
+            direction = projected[(k, i, j)] - centre
+            direction = direction / (np.linalg.norm(direction) or 1.0)
+            ax.annotate(
+                f"{format_value(float(self.samples[k, i, j]))} ({weight:.2f})",
+                xy=ax.transData.inverted().transform(projected[(k, i, j)]), xycoords="data",
+                xytext=tuple(12 * direction), textcoords="offset points",
+                ha="left" if direction[0] >= 0 else "right",
+                va="bottom" if direction[1] >= 0 else "top",
+                fontsize=9.5, color=COLORS["text"])
+
     def _draw_cube(self, fig: Figure, step: int) -> None:
         import mpl_toolkits.mplot3d  # noqa: F401  (registers the 3-D projection)
 
@@ -194,8 +220,6 @@ class InterpolationScene(Scene):
         for (k, i, j), weight in corners:
             ax.scatter([j], [i], [k], color=COLORS["window"], s=20 + 200 * weight,
                        depthshade=False)
-            ax.text(j, i, k, f" {format_value(float(self.samples[k, i, j]))} ({weight:.2f})",
-                    fontsize=8.5, color=COLORS["text"])
         # The seven lerps: four along x (on the cube's edges), two along y (one per face z),
         # one along z between the two faces.
         edge_points = [(k, i, x) for k in (k0, k1) for i in (i0, i1)]
@@ -205,10 +229,13 @@ class InterpolationScene(Scene):
         for k in (k0, k1):
             ax.plot([x, x], [i0, i1], [k, k], color="#1f77b4", linewidth=0.9, linestyle="--")
         ax.scatter([x], [y], [z], color=COLORS["current"], s=60, marker="D", depthshade=False)
-        ax.set_xlabel("x", fontsize=8, labelpad=-8)
-        ax.set_ylabel("y", fontsize=8, labelpad=-8)
-        ax.set_zlabel("z", fontsize=8, labelpad=-8)
-        ax.tick_params(labelsize=6, pad=-3)
+        ax.set_xlabel("x", fontsize=10, labelpad=-12)
+        ax.set_ylabel("y", fontsize=10, labelpad=-12)
+        ax.set_zlabel("z", fontsize=10, labelpad=-12)
+        # No tick numbers: too small to read, and they collide with the corner labels; the
+        # corners' values and weights carry the numbers.
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+            axis.set_ticklabels([])
         # Plain panes without grid lines: clearer, and much smaller PNG frames.
         ax.grid(False)
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
@@ -219,6 +246,7 @@ class InterpolationScene(Scene):
         ax.set_ylim(i0 - 0.35, i1 + 0.35)
         ax.set_zlim(k0 - 0.35, k1 + 0.35)
         ax.view_init(elev=22, azim=-58)
+        self._label_corners(ax, corners)
         fig.text(0.5, 0.97, f"trilinear at (z, y, x) = ({z:.2f}, {y:.2f}, {x:.2f}): "
                  f"{self.value(step):.3f}", ha="center", va="top", fontsize=10)
         fig.text(0.76, 0.8, "red: the 8 corners\n(size ~ weight)\nblue: 4 lerps along x,\n"
