@@ -72,3 +72,34 @@ def test_markdown_renders_outside_the_site(path: Path) -> None:
         if cell["cell_type"] == "markdown":
             found = MYST_SYNTAX.search("".join(cell["source"]))
             assert not found, f"{path.name}: MyST syntax {found.group(0)!r}; use plain Markdown"
+
+
+def chapter_label(path: Path) -> str:
+    """"3" for 03_channels, "A" for the appendix: the prefix of the chapter's figure numbers."""
+    return str(int(path.name[:2])) if path.name[:2].isdigit() else "A"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_figures_have_numbers_captions_and_alt_text(path: Path) -> None:
+    """Every figure a cell outputs has a caption "Figure C.k." (numbered within the chapter), a
+    name to link to, and alt text that says what it shows; links to figures name the right one."""
+    chapter = chapter_label(path)
+    cells = json.loads(path.read_text())["cells"]
+    numbers = {}
+    for cell in cells:
+        if cell["cell_type"] != "code" or not any(
+                "image/png" in out.get("data", {}) for out in cell.get("outputs", [])):
+            continue
+        meta = cell["metadata"].get("mystnb", {})
+        figure, alt = meta.get("figure", {}), meta.get("image", {}).get("alt", "")
+        expected = f"Figure {chapter}.{len(numbers) + 1}."
+        source = "".join(cell["source"]).splitlines()[-1]
+        assert figure.get("caption", "").startswith(expected + " "), f"{source}: no {expected!r}"
+        assert figure.get("name", "").startswith("fig-"), f"{expected} has no name"
+        assert len(alt) >= 30 and "/" not in alt, f"{expected}: alt text {alt!r}"
+        numbers[figure["name"]] = expected.removeprefix("Figure ").rstrip(".")
+    for cell in cells:
+        if cell["cell_type"] == "markdown":
+            for number, name in re.findall(r"\[Figure ([\dA]+\.\d+)\]\(#([\w-]+)\)",
+                                           "".join(cell["source"])):
+                assert numbers.get(name) == number, f"link 'Figure {number}' to #{name}"
