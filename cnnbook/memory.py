@@ -1,6 +1,6 @@
 """Training-speed help from the C library: freed memory kept for the next step.
 
-Not a teaching idea, a practical one: on Linux, a CPU training step of a small network spends
+Not a teaching idea, a practical one: on Linux, a CPU training step of a small network can spend
 a large share of its time in page faults unless glibc is told to keep freed memory. :func:`train`
 calls :func:`reuse_freed_memory` once when it trains on the CPU; the benchmarks call it for both
 loops they compare.
@@ -20,7 +20,9 @@ def reuse_freed_memory() -> bool:
     A LeNet training step on the CPU allocates and frees some 20 MB of activations and
     gradients. By default glibc hands large freed blocks back to the operating system (blocks
     above the mmap threshold, and the top of the heap beyond the trim threshold), so the next
-    step gets them back as fresh zero-filled pages: thousands of page faults per step. Raising
+    step may get them back as fresh zero-filled pages, up to thousands of page faults per step
+    (glibc adapts its thresholds as the process runs, so the count varies from none to
+    thousands between runs, which is why the book measures the speed, not the faults). Raising
     the mmap threshold to its maximum (32 MiB) and the trim threshold to 1 GiB keeps that memory
     in the process, and the next step reuses it with no fault. The price: the process keeps its
     peak memory (a few hundred MB for LeNet). Linux with glibc only; elsewhere (macOS, Windows,
