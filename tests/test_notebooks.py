@@ -103,3 +103,19 @@ def test_figures_have_numbers_captions_and_alt_text(path: Path) -> None:
             for number, name in re.findall(r"\[Figure ([\dA]+\.\d+)\]\(#([\w-]+)\)",
                                            "".join(cell["source"])):
                 assert numbers.get(name) == number, f"link 'Figure {number}' to #{name}"
+
+
+def test_figure_names_are_unique_and_each_figure_is_one_display() -> None:
+    """The site makes one figure of every display a captioned cell outputs, and links figures by
+    name across the book: a name used twice, or a progress bar next to a plot, breaks both."""
+    seen: dict[str, str] = {}
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text())["cells"]:
+            name = cell["metadata"].get("mystnb", {}).get("figure", {}).get("name")
+            if not name:
+                continue
+            assert name not in seen, f"figure name {name} in {path.name} and {seen[name]}"
+            seen[name] = path.name
+            displays = [o for o in cell.get("outputs", [])
+                        if o["output_type"] in ("display_data", "execute_result")]
+            assert len(displays) == 1, f"{path.name} {name}: {len(displays)} displays"
