@@ -110,6 +110,12 @@ def drop_fontawesome_script(outdir: Path) -> None:
 
 EMBEDDED_FRAME = re.compile(r'(frames\[\d+\] = )"data:image/png;base64,((?:[A-Za-z0-9+/=]|\\\n)+)"')
 PLAYER_IMAGE = re.compile(r'<img id="(_anim_img[0-9a-f]+)"')
+# matplotlib's player fetches every frame when the page loads; with frames as files, each is
+# fetched when it is first shown instead (set_frame only reads ``.src``).
+PRELOAD = re.compile(r"this\.frames\[i\] = new Image\(\);\s*this\.frames\[i\]\.src = frames\[i\];")
+ON_DEMAND = "this.frames[i] = {src: frames[i]};"
+# The pictures of a page's cells (myst-nb writes them as <img alt=... src=../_images/...>).
+OUTPUT_IMAGE = re.compile(r'<img alt="([^"]*)" src="([^"]*_images/)')
 
 
 def _frame_file(match: re.Match, prefix: str, frames: Path) -> str:
@@ -132,8 +138,18 @@ def externalise_frames(outdir: Path) -> int:
         html, count = EMBEDDED_FRAME.subn(lambda m, p=prefix: _frame_file(m, p, frames), html)
         moved += count
         html = PLAYER_IMAGE.sub(r'<img id="\1" loading="lazy"', html)
+        html = PRELOAD.sub(ON_DEMAND, html)
         page.write_text(html)
     return moved
+
+
+def lazy_output_images(outdir: Path) -> None:
+    """Let the browser fetch a cell's picture when the reader scrolls near it."""
+    for page in outdir.rglob("*.html"):
+        html = page.read_text()
+        lazy = OUTPUT_IMAGE.sub(r'<img loading="lazy" alt="\1" src="\2', html)
+        if lazy != html:
+            page.write_text(lazy)
 
 
 def lighten_icons(app: Sphinx, exception: Exception | None) -> None:
@@ -161,9 +177,10 @@ def lighten_icons(app: Sphinx, exception: Exception | None) -> None:
 
 
 def lighten_pages(app: Sphinx, exception: Exception | None) -> None:
-    """Move animation frames out of the pages (see the module's docstring)."""
+    """Move animation frames out of the pages and load pictures lazily (module docstring)."""
     if exception is None and app.builder.format == "html":
         externalise_frames(Path(app.outdir))
+        lazy_output_images(Path(app.outdir))
 
 
 def no_second_figure_number(app: Sphinx) -> None:

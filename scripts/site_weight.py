@@ -53,7 +53,8 @@ def measure(site: Path, viewport: tuple[int, int] = (1366, 900)) -> list[dict]:
             sizes: list[int] = []
             cdp.on("Network.loadingFinished",
                    lambda e, seen=sizes: seen.append(int(e["encodedDataLength"])))
-            page.goto(root + page_path, wait_until="networkidle")
+            page.goto(root + page_path, wait_until="load")
+            page.wait_for_load_state("networkidle")
             load_ms = page.evaluate(
                 "() => performance.getEntriesByType('navigation')[0].loadEventEnd")
             rows.append({"page": page_path, "transferred": sum(sizes), "requests": len(sizes),
