@@ -157,13 +157,15 @@ STRAY_MATH_DELIMITERS = """() => {
 
 
 def check_animations(page) -> list[str]:
-    """Press play on every animation; its frame must change."""
+    """Press play on every animation, from the keyboard; its frame must change."""
     errors = []
     animations = page.query_selector_all("div.animation")
     for k, animation in enumerate(animations):
         image = animation.query_selector("img")
         before = image.get_attribute("src")
-        animation.query_selector("button[title='Play']").click()
+        # From the keyboard, as a reader without a mouse plays it: focus the button, press Enter.
+        animation.query_selector("button[title='Play']").focus()
+        page.keyboard.press("Enter")
         page.wait_for_timeout(1500)
         after = image.get_attribute("src")
         if not before or before == after:
@@ -178,9 +180,34 @@ VISIBLE_SEARCH_BOXES = """() => [...document.querySelectorAll(
 }).length"""
 
 
+OVERFLOWING = """() => {
+  // Elements of the text column that stick out of it, unless a scrolling box holds them.
+  const column = document.querySelector('article.bd-article') || document.querySelector('article');
+  if (!column) return [];
+  const limit = column.getBoundingClientRect().right + 1;
+  const scrolls = (el) => {
+    for (let up = el.parentElement; up && up !== column; up = up.parentElement) {
+      if (['auto', 'scroll'].includes(getComputedStyle(up).overflowX)) return true;
+    }
+    return false;
+  };
+  const out = [];
+  const kinds = 'img, figure, .animation, table, mjx-container, p, li, h1, h2, h3';
+  for (const el of column.querySelectorAll(kinds)) {
+    const box = el.getBoundingClientRect();
+    if (box.width > 0 && box.right > limit && !scrolls(el)) {
+      const text = el.textContent.trim().slice(0, 40);
+      out.push(`${el.tagName.toLowerCase()} ends at ${Math.round(box.right)} px: ${text}`);
+    }
+  }
+  return out.slice(0, 3);
+}"""
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_page_chrome(site: Path, server: str, browser, viewport: dict) -> None:
-    """One search box, a description and a favicon on every page; no icon script."""
+    """One search box, a description and a favicon on every page; no icon script; nothing
+    sticks out of the text column (a wide formula or table scrolls inside it instead)."""
     problems: list[str] = []
     for page_path in pages(site):
         context = browser.new_context(viewport=viewport)
@@ -199,6 +226,11 @@ def test_page_chrome(site: Path, server: str, browser, viewport: dict) -> None:
         if not icon or page.request.get(icon).status != 200:
             problems.append(f"{page_path}: no favicon ({icon!r})")
         problems += [f"{page_path}: loads {u}" for u in requested if "fontawesome.js" in u]
+        if page.evaluate("() => !!document.querySelector('mjx-container, .math')"):
+            page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0",
+                                   timeout=20000)
+        problems += [f"{page_path}: sticks out of the column: {o}"
+                     for o in page.evaluate(OVERFLOWING)]
         context.close()
     assert not problems, "\n".join(problems)
 
