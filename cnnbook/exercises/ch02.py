@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnbook.exercises.checking import as_ints, exercise
+from cnnbook.exercises.checking import as_ints, exercise, run_answer
 from cnnbook.shapes import conv_output_shape
 
 
@@ -72,12 +72,9 @@ def window_reads(answer: Any) -> str | None:
              (11, 3, 0, 5, 5), (8, 7, 3, 0, 7), (5, 2, 1, 4, 2)]
     for n, k, pad, i, j in cases:
         where = f"n={n}, k={k}, padding={pad}, pixel ({i}, {j})"
-        try:
-            got = answer(n, k, pad, i, j)
-        except Exception as error:
-            return f"on {where} your function raised {type(error).__name__}: {error}"
-        if got is None:
-            return f"on {where} your function returned None: is a `return` missing?"
+        got, hint = run_answer(answer, (n, k, pad, i, j), where)
+        if hint is not None:
+            return hint
         right = _reads(n, k, pad, i, j)
         if int(got) != right:
             if int(got) == k * k:
@@ -94,13 +91,10 @@ def dilated_output_size(answer: Any) -> str | None:
              (12, 5, 0, 3, 2), (6, 1, 0, 2, 5)]
     for n, k, pad, s, d in cases:
         where = f"n={n}, k={k}, padding={pad}, stride={s}, dilation={d}"
-        try:
-            got = answer(n, k, pad, s, d)
-        except Exception as error:
-            return f"on {where} your function raised {type(error).__name__}: {error}"
+        got, hint = run_answer(answer, (n, k, pad, s, d), where)
+        if hint is not None:
+            return hint
         right = conv_output_shape(n, k, stride=s, padding=pad, dilation=d).height
-        if got is None:
-            return f"on {where} your function returned None: is a `return` missing?"
         if int(got) != right:
             if int(got) == conv_output_shape(n, k, stride=s, padding=pad).height:
                 return f"on {where} your function ignores the dilation"

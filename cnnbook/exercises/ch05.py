@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from cnnbook.exercises.checking import as_ints, exercise, first_mismatch
+from cnnbook.exercises.checking import agrees, as_ints, exercise, first_mismatch
 from cnnbook.pooling import pool2d, shift_tolerance
 from cnnbook.shapes import conv_params, pool_output_shape
 
@@ -69,16 +68,6 @@ def _describe_pool_case(X: torch.Tensor, kernel_size: Any, stride: Any, padding:
     return f"a {size} input, kernel_size={kernel_size}, stride={stride}, padding={padding}"
 
 
-def _agrees(function: Callable[..., Any], reference: Callable[..., Any], case: tuple) -> bool:
-    try:
-        got = function(*(a.clone() if isinstance(a, torch.Tensor) else a for a in case))
-        want = reference(*case)
-        return (isinstance(got, torch.Tensor) and got.shape == want.shape
-                and torch.allclose(got.to(want.dtype), want, atol=1e-5))
-    except Exception:  # a failing function simply does not agree
-        return False
-
-
 @exercise("5.3", "write", "the function min_pool(X, kernel_size, stride=None, padding=0)")
 def min_pooling(answer: Any) -> str | None:
     cases = _min_pool_cases()
@@ -86,15 +75,15 @@ def min_pooling(answer: Any) -> str | None:
     if hint is None:
         return None
     X, k, _, _ = cases[0]
-    if _agrees(answer, lambda X, k, s, p: pool2d(X, k, s, p), cases[0]):
+    if agrees(answer, lambda X, k, s, p: pool2d(X, k, s, p), cases[0]):
         return "your function takes the maximum, not the minimum"
-    if _agrees(answer, lambda X, k, s, p: _min_pool_reference(X, k, 1, p), cases[0]):
+    if agrees(answer, lambda X, k, s, p: _min_pool_reference(X, k, 1, p), cases[0]):
         return ("with stride=None your windows move by 1; pooling's stride defaults to the "
                 "window size (kernel_size)")
     X, k, s, p = cases[1]
     zero_padded = lambda X, k, s, p: _min_pool_reference(  # noqa: E731
         torch.nn.functional.pad(X, (p, p, p, p)), k, s, 0)
-    if _agrees(answer, zero_padded, cases[1]):
+    if agrees(answer, zero_padded, cases[1]):
         return ("your border windows report 0, a value the input does not hold: padding with "
                 "zeros wins every border window of a positive input. Pad with +∞ (or pool -X)")
     return hint
@@ -121,13 +110,13 @@ def average_pooling_as_convolution(answer: Any) -> str | None:
     if hint is None:
         return None
     X, k, s, p = cases[0]
-    if _agrees(answer, lambda X, k, s, p: _avg_reference(X, k, s, p) * k * k, cases[0]):
+    if agrees(answer, lambda X, k, s, p: _avg_reference(X, k, s, p) * k * k, cases[0]):
         return "your outputs are the window sums: a mean divides by the k·k cells of the window"
-    if _agrees(answer, lambda X, k, s, p: _avg_reference(X, k, 1, p), cases[0]):
+    if agrees(answer, lambda X, k, s, p: _avg_reference(X, k, 1, p), cases[0]):
         return ("your output is too large: a convolution's stride defaults to 1, a pooling "
                 "layer's to its window; pass the stride on to conv2d")
-    if _agrees(answer, _avg_reference, cases[0]) and not _agrees(answer, _avg_reference, cases[1]):
-        if _agrees(answer, lambda X, k, s, p: _avg_reference(X, k, s, p, include=False),
+    if agrees(answer, _avg_reference, cases[0]) and not agrees(answer, _avg_reference, cases[1]):
+        if agrees(answer, lambda X, k, s, p: _avg_reference(X, k, s, p, include=False),
                    cases[1]):
             return ("with padding, your border averages divide by the real cells only "
                     "(count_include_pad=False); the convolution counts the padded zeros, as "

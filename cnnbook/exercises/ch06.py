@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from cnnbook.exercises.checking import as_ints, close, exercise, first_mismatch
+from cnnbook.exercises.checking import agrees, as_ints, close, exercise, first_mismatch
 from cnnbook.interpolate import bilinear_at, interpolate
 from cnnbook.pooling import max_unpool2d, pool2d
 from cnnbook.shapes import conv_output_shape, conv_params, conv_transpose_output_shape
@@ -57,16 +57,6 @@ def _resize_cases() -> list[tuple[torch.Tensor, int]]:
     return [(torch.randn(n, generator=generator), m) for n, m in sizes]
 
 
-def _agrees(answer: Any, reference: Any, case: tuple) -> bool:
-    try:
-        got = answer(*(a.clone() if isinstance(a, torch.Tensor) else a for a in case))
-        want = reference(*case)
-        return (isinstance(got, torch.Tensor) and got.shape == want.shape
-                and torch.allclose(got.to(want.dtype), want, atol=1e-5))
-    except Exception:  # a failing function simply does not agree
-        return False
-
-
 @exercise("6.2", "write",
           "the function resize_linear(line, m): a 1-D tensor resized to m samples, "
           "align_corners=False")
@@ -88,7 +78,7 @@ def resize_linear(answer: Any) -> str | None:
          "each source coordinate with linear_at"),
     ]
     for reference, wrong_hint in wrong_ones:
-        if all(_agrees(answer, reference, case) for case in cases[:2]):
+        if all(agrees(answer, reference, case) for case in cases[:2]):
             return wrong_hint
     return hint
 

@@ -130,6 +130,18 @@ def close(answer: Any, expected: float, rel: float = 1e-3, abs_tol: float = 1e-6
     return math.isclose(float(answer), expected, rel_tol=rel, abs_tol=abs_tol)
 
 
+def run_answer(function: Callable[..., Any], case: tuple, where: str) -> tuple[Any, str | None]:
+    """Call the learner's ``function`` on a copy of ``case``: ``(result, None)``, or ``(None,
+    hint)`` when it raised or returned nothing. ``where`` names the case in words."""
+    try:
+        got = function(*(a.clone() if isinstance(a, torch.Tensor) else a for a in case))
+    except Exception as error:  # a learner's bug must become a hint, not a crash
+        return None, f"on {where} your function raised {type(error).__name__}: {error}"
+    if got is None:
+        return None, f"on {where} your function returned None: is a `return` missing?"
+    return got, None
+
+
 def first_mismatch(function: Callable[..., Any], reference: Callable[..., Any],
                    cases: Sequence[tuple], describe: Callable[..., str],
                    atol: float = 1e-5) -> str | None:
@@ -141,12 +153,9 @@ def first_mismatch(function: Callable[..., Any], reference: Callable[..., Any],
     for case in cases:
         where = describe(*case)
         expected = reference(*case)
-        try:
-            got = function(*(a.clone() if isinstance(a, torch.Tensor) else a for a in case))
-        except Exception as error:
-            return f"on {where} your function raised {type(error).__name__}: {error}"
-        if got is None:
-            return f"on {where} your function returned None: is a `return` missing?"
+        got, hint = run_answer(function, case, where)
+        if hint is not None:
+            return hint
         if not isinstance(got, torch.Tensor):
             got = torch.as_tensor(got)
         if got.shape != expected.shape:
@@ -155,3 +164,17 @@ def first_mismatch(function: Callable[..., Any], reference: Callable[..., Any],
         if not torch.allclose(got.to(expected.dtype), expected, atol=atol, rtol=1e-4):
             return f"on {where} the shape is right but the values are not"
     return None
+
+
+def agrees(function: Callable[..., Any], reference: Callable[..., Any], case: tuple,
+           atol: float = 1e-5) -> bool:
+    """Whether ``function`` gives ``reference``'s tensor on ``case``: how a judge recognises a
+    typical mistake (``reference`` is then the mistake) to name it in the hint."""
+    got, hint = run_answer(function, case, "")
+    if hint is not None or not isinstance(got, torch.Tensor):
+        return False
+    try:
+        want = reference(*case)
+    except Exception:  # a mistake that cannot happen on this case is not the learner's
+        return False
+    return got.shape == want.shape and torch.allclose(got.to(want.dtype), want, atol=atol)
