@@ -97,17 +97,6 @@ def used_icons(outdir: Path) -> set[str]:
 
 
 FONTAWESOME_SCRIPT = re.compile(r'<script[^>]*src="[^"]*fontawesome\.js[^"]*"[^>]*></script>\s*')
-
-
-def drop_fontawesome_script(outdir: Path) -> None:
-    """Remove the theme's Font Awesome script, which its page template writes in literally."""
-    for page in outdir.rglob("*.html"):
-        html = page.read_text()
-        lighter = FONTAWESOME_SCRIPT.sub("", html)
-        if lighter != html:
-            page.write_text(lighter)
-
-
 EMBEDDED_FRAME = re.compile(r'(frames\[\d+\] = )"data:image/png;base64,((?:[A-Za-z0-9+/=]|\\\n)+)"')
 PLAYER_IMAGE = re.compile(r'<img id="(_anim_img[0-9a-f]+)"')
 # matplotlib's player fetches every frame when the page loads; with frames as files, each is
@@ -125,41 +114,23 @@ def _frame_file(match: re.Match, prefix: str, frames: Path) -> str:
     return f'{match.group(1)}"{prefix}{name}"'
 
 
-def externalise_frames(outdir: Path) -> int:
-    """Move every embedded animation frame into ``_static/frames/``; return how many moved."""
-    frames = outdir / "_static" / "frames"
-    frames.mkdir(parents=True, exist_ok=True)
-    moved = 0
-    for page in outdir.rglob("*.html"):
-        html = page.read_text()
-        if "_anim_img" not in html:
-            continue
-        prefix = "../" * (len(page.relative_to(outdir).parts) - 1) + "_static/frames/"
-        html, count = EMBEDDED_FRAME.subn(lambda m, p=prefix: _frame_file(m, p, frames), html)
-        moved += count
+def lighten_page(html: str, to_root: str, frames: Path) -> str:
+    """One built page, lighter (see the module docstring): no Font Awesome script (the theme's
+    template writes it in literally), animation frames as files in ``frames`` fetched when shown,
+    and every picture loaded lazily. ``to_root`` is the page's relative path to the site root."""
+    html = FONTAWESOME_SCRIPT.sub("", html)
+    if "_anim_img" in html:
+        prefix = to_root + "_static/frames/"
+        html = EMBEDDED_FRAME.sub(lambda m: _frame_file(m, prefix, frames), html)
         html = PLAYER_IMAGE.sub(r'<img id="\1" loading="lazy"', html)
         html = PRELOAD.sub(ON_DEMAND, html)
-        page.write_text(html)
-    return moved
+    return OUTPUT_IMAGE.sub(r'<img loading="lazy" alt="\1" src="\2', html)
 
 
-def lazy_output_images(outdir: Path) -> None:
-    """Let the browser fetch a cell's picture when the reader scrolls near it."""
-    for page in outdir.rglob("*.html"):
-        html = page.read_text()
-        lazy = OUTPUT_IMAGE.sub(r'<img loading="lazy" alt="\1" src="\2', html)
-        if lazy != html:
-            page.write_text(lazy)
-
-
-def lighten_icons(app: Sphinx, exception: Exception | None) -> None:
-    """Drop the icon script and cut the icon fonts down to the icons the site uses."""
-    if exception is not None or app.builder.format != "html":
-        return
+def subset_icon_fonts(outdir: Path) -> None:
+    """Cut the Font Awesome fonts down to the icons the built pages and scripts name."""
     from fontTools import subset
 
-    outdir = Path(app.outdir)
-    drop_fontawesome_script(outdir)
     css = "".join(p.read_text(errors="ignore") for p in (outdir / "_static").rglob("*.css"))
     table = icon_codepoints(css)
     codepoints = sorted({table[name] for name in used_icons(outdir) if name in table})
@@ -176,11 +147,20 @@ def lighten_icons(app: Sphinx, exception: Exception | None) -> None:
         subset.save_font(loaded, str(font), options)
 
 
-def lighten_pages(app: Sphinx, exception: Exception | None) -> None:
-    """Move animation frames out of the pages and load pictures lazily (module docstring)."""
-    if exception is None and app.builder.format == "html":
-        externalise_frames(Path(app.outdir))
-        lazy_output_images(Path(app.outdir))
+def lighten_site(app: Sphinx, exception: Exception | None) -> None:
+    """Rewrite every built page once (:func:`lighten_page`), then subset the icon fonts."""
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    frames = outdir / "_static" / "frames"
+    frames.mkdir(parents=True, exist_ok=True)
+    for page in outdir.rglob("*.html"):
+        html = page.read_text()
+        to_root = "../" * (len(page.relative_to(outdir).parts) - 1)
+        lighter = lighten_page(html, to_root, frames)
+        if lighter != html:
+            page.write_text(lighter)
+    subset_icon_fonts(outdir)
 
 
 def no_second_figure_number(app: Sphinx) -> None:
@@ -215,6 +195,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("doctree-read", register_bibliography_anchors)
     app.connect("builder-inited", no_second_figure_number)
     app.connect("html-page-context", page_context, priority=900)
-    app.connect("build-finished", lighten_icons)
-    app.connect("build-finished", lighten_pages)
+    app.connect("build-finished", lighten_site)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
