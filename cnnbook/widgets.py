@@ -9,8 +9,9 @@ controls headless and time each redraw.
 from __future__ import annotations
 
 import statistics
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import ipywidgets as W
 import torch
@@ -37,15 +38,28 @@ class Explorer(W.VBox):
     ``make_scene(**values)`` builds the scene from the current values of ``controls``; the
     step slider walks through its steps. Invalid combinations (e.g. a kernel larger than the
     padded input) show the error's message instead of a picture.
+
+    ``site`` bounds the values a control takes on the book's site, where every state is drawn
+    ahead of time (:mod:`cnnbook.explorer_export`); a control not named there offers all the
+    values it has.
     """
+
+    #: How many drawn pictures an explorer keeps (about 10 kB each).
+    kept_pictures = 256
 
     def __init__(
         self, make_scene: Callable[..., Scene], controls: dict[str, W.ValueWidget],
         *, interval_ms: int = 700,
         acting: Callable[[dict[str, object]], set[str]] | None = None,
+        site: dict[str, Sequence[object]] | None = None,
     ) -> None:
         self.make_scene = make_scene
         self.controls = controls
+        self.interval_ms = interval_ms
+        self.site = dict(site or {})
+        unknown = set(self.site) - set(controls)
+        if unknown:
+            raise ValueError(f"site values for controls the explorer lacks: {sorted(unknown)}")
         # Which controls act for the current values (e.g. no y slider for a 1-D interpolation):
         # the others are hidden, so that every control shown changes the picture.
         self.acting = acting
@@ -56,6 +70,11 @@ class Explorer(W.VBox):
         self.image = W.Image(format="png")
         self.message = W.HTML()
         self.render_ms: list[float] = []
+        # Pictures already drawn, by (scene, step); the lock serialises drawing with the
+        # background thread that draws the neighbouring steps ahead of the reader.
+        self._pictures: dict[tuple[int, int], bytes] = {}
+        self._drawing = threading.Lock()
+        self._scene_number = 0
         self.scene: Scene | None = None
         for control in controls.values():
             control.observe(self._rebuild, names="value")
@@ -73,6 +92,17 @@ class Explorer(W.VBox):
         """The controls' current values, by name."""
         return {name: control.value for name, control in self.controls.items()}
 
+    def site_values(self, name: str) -> list[object]:
+        """The values control ``name`` takes on the site: its ``site`` range, else all."""
+        if name in self.site:
+            return list(self.site[name])
+        control = self.controls[name]
+        if hasattr(control, "options"):
+            return list(control.options)
+        if isinstance(control, W.IntSlider):
+            return list(range(control.min, control.max + 1, control.step))
+        raise ValueError(f"control {name!r} needs site values: a float slider has too many")
+
     def _rebuild(self, change: object = None) -> None:
         if self.acting is not None:
             acting = self.acting(self.values())
@@ -80,6 +110,7 @@ class Explorer(W.VBox):
                 control.layout.display = None if name in acting else "none"
         try:
             self.scene = self.make_scene(**self.values())
+            self._scene_number += 1
         except ValueError as error:
             # The message takes the picture's place: no blank space where the picture was.
             self.scene = None
@@ -105,8 +136,33 @@ class Explorer(W.VBox):
         if self.scene is None:
             return
         start = time.perf_counter()
-        self.image.value = self.scene.png(self.step.value)
+        scene, number, step = self.scene, self._scene_number, self.step.value
+        self.image.value = self._picture(scene, number, step)
         self.render_ms.append(1000 * (time.perf_counter() - start))
+        # While the reader looks, draw the next step (and the one before) in the background:
+        # a key press or the play button then finds its picture ready.
+        ahead = [s for s in (step + 1, step - 1) if 0 <= s < scene.n_steps
+                 and (number, s) not in self._pictures]
+        if ahead:
+            threading.Thread(target=self._draw_ahead, args=(scene, number, ahead),
+                             daemon=True).start()
+
+    def _picture(self, scene: Scene, number: int, step: int) -> bytes:
+        """Step ``step`` of ``scene`` (the explorer's scene number ``number``) as PNG bytes,
+        drawn once and then kept (the last :attr:`kept_pictures` of them)."""
+        key = (number, step)
+        with self._drawing:  # matplotlib's fonts are not safe to use from two threads at once
+            if key not in self._pictures:
+                if len(self._pictures) >= self.kept_pictures:
+                    self._pictures.pop(next(iter(self._pictures)))  # the oldest goes
+                self._pictures[key] = scene.png(step)
+            return self._pictures[key]
+
+    def _draw_ahead(self, scene: Scene, number: int, steps: list[int]) -> None:
+        for step in steps:
+            if number != self._scene_number:
+                return  # the reader moved on to another scene
+            self._picture(scene, number, step)
 
     def median_render_ms(self) -> float:
         """Median time of the redraws so far, in milliseconds."""
@@ -141,7 +197,10 @@ def sliding_window_explorer(X: torch.Tensor | None = None) -> Explorer:
         return SlidingWindowScene(image, kernel(kernel_name), padding=padding, stride=stride,
                                   dilation=dilation)
 
-    return Explorer(make_scene, controls)
+    return Explorer(make_scene, controls, site={
+        "size": range(3, 8), "padding": range(0, 3), "stride": range(1, 4),
+        "dilation": range(1, 3)} if X is None else {
+        "padding": range(0, 3), "stride": range(1, 4), "dilation": range(1, 3)})
 
 
 def pooling_explorer(X: torch.Tensor | None = None) -> Explorer:
@@ -165,7 +224,9 @@ def pooling_explorer(X: torch.Tensor | None = None) -> Explorer:
         image = X if size is None else counting_input(size)
         return PoolingWindowScene(image, window, mode=mode, stride=stride, padding=padding)
 
-    return Explorer(make_scene, controls)
+    return Explorer(make_scene, controls, site={
+        "size": range(3, 7), "padding": range(0, 3), "stride": range(1, 4)} if X is None else {
+        "padding": range(0, 3), "stride": range(1, 4)})
 
 
 def interpolation_explorer(size: int = 4, seed: int = 0) -> Explorer:
@@ -197,7 +258,10 @@ def interpolation_explorer(size: int = 4, seed: int = 0) -> Explorer:
         ndim = {"linear": 1, "bilinear": 2, "trilinear": 3}[str(values["mode"])]
         return {"mode", *("x", "y", "z")[:ndim]}
 
-    return Explorer(make_scene, controls, acting=acting)
+    # On the site: x and y every quarter of a sample, z every half (a 3-D state takes longest).
+    quarter = [k / 4 for k in range(int(4 * top) + 1)]
+    return Explorer(make_scene, controls, acting=acting,
+                    site={"x": quarter, "y": quarter, "z": quarter[::2]})
 
 
 def multi_channel_explorer() -> Explorer:
@@ -224,7 +288,8 @@ def multi_channel_explorer() -> Explorer:
         return MultiChannelScene(X, K, stride=stride, padding=padding,
                                  out_channel=None if watch == "all" else int(watch))
 
-    return Explorer(make_scene, controls)
+    return Explorer(make_scene, controls, site={
+        "size": range(2, 5), "padding": range(0, 2), "stride": range(1, 3)})
 
 
 def transposed_conv_explorer(K: torch.Tensor | None = None) -> Explorer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 
 import numpy as np
 import pytest
@@ -92,6 +93,19 @@ def test_explorer_redraw_is_interactive() -> None:
     # The target is 100 ms (measured by benchmarks/bench_widgets.py); a loaded CI machine gets
     # slack here so that the test checks interactivity, not the machine's load.
     assert explorer.median_render_ms() < 400
+
+
+def test_explorer_pictures_drawn_ahead_are_the_right_ones() -> None:
+    """The pictures drawn in the background (the neighbouring steps) and kept are exactly the
+    scene's, also after the controls change scene (the kept pictures are per scene)."""
+    explorer = sliding_window_explorer()
+    for stride in (1, 2, 1):
+        explorer.controls["stride"].value = stride
+        for step in (1, 2, 3, 2, 1, 0, 3):
+            explorer.step.value = step
+            time.sleep(0.05)  # let the background thread run between moves
+            assert explorer.image.value == explorer.scene.png(step), (stride, step)
+    assert len(explorer._pictures) <= explorer.kept_pictures
 
 
 def test_animation_has_one_distinct_frame_per_step() -> None:
