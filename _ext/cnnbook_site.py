@@ -16,9 +16,14 @@
   keys are registered as anchors of the page that holds the bibliography, so MyST resolves the
   links instead of warning that the anchor is unknown.
 * Animation frames leave the page: matplotlib's player embeds every frame as a base64 PNG in the
-  page (a chapter's HTML weighed up to 1.2 MB). They become files in ``_static/frames/``, which
-  the player still preloads when the page loads (fetching each frame only when shown made
-  playback cancel frames still in flight, which the site test reports as failed requests).
+  page (a chapter's HTML weighed up to 1.2 MB). They become files in ``_static/frames/``. A
+  player starts (and preloads its frames) when the reader scrolls near it; until then its first
+  frame, loaded lazily, is the picture. (Fetching each frame only when shown made playback
+  cancel frames still in flight, which the site test reports as failed requests.)
+* Explorers work in the page. A notebook cell tagged ``explorer-<name>`` (the cell that shows a
+  live widget in JupyterLab) gets a ``<div class="cnnbook-explorer">`` after its code;
+  ``_static/cnnbook-explorer.js`` turns it into the same controls over the states that
+  :mod:`cnnbook.explorer_export` drew ahead of time into ``_static/explorers/<name>/``.
 """
 
 from __future__ import annotations
@@ -73,6 +78,30 @@ def configure(app: Sphinx, config: Any) -> None:
     config.html_extra_path = [*config.html_extra_path, str(HERE / "extra")]
     config.html_static_path = [*config.html_static_path, str(HERE / "static")]
     config.html_css_files = [*config.html_css_files, "cnnbook.css"]
+    config.html_js_files = [*config.html_js_files, ("cnnbook-explorer.js", {"defer": "defer"})]
+
+
+EXPLORER_TAG = "tag_explorer-"
+
+
+def explorer_html(name: str, to_root: str) -> str:
+    """The element the page's script turns into explorer ``name``."""
+    if not (HERE / "static" / "explorers" / name / "index.json").is_file():
+        raise ValueError(f"no exported explorer {name!r}: run scripts/export_explorers.py")
+    return (f'<div class="cnnbook-explorer" data-src="{to_root}_static/explorers/{name}/">'
+            "<p>The explorer loads when it comes into view.</p>"
+            "<noscript><p>This explorer needs JavaScript; the animation further down shows "
+            "its steps.</p></noscript></div>")
+
+
+def add_explorers(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """After each cell tagged ``explorer-<name>``'s code, the element of explorer ``name``."""
+    to_root = "../" * docname.count("/")
+    for cell in doctree.findall(nodes.container):
+        for css_class in cell.get("classes", []):
+            if css_class.startswith(EXPLORER_TAG):
+                name = css_class[len(EXPLORER_TAG):]
+                cell.append(nodes.raw("", explorer_html(name, to_root), format="html"))
 
 
 ICON_RULE = re.compile(r"((?:\.fa-[a-z0-9-]+:(?:before|after),?)+)\{content:\"\\([0-9a-f]+)\"\}")
@@ -120,7 +149,33 @@ def lighten_page(html: str, to_root: str, frames: Path) -> str:
         prefix = to_root + "_static/frames/"
         html = EMBEDDED_FRAME.sub(lambda m: _frame_file(m, prefix, frames), html)
         html = PLAYER_IMAGE.sub(r'<img id="\1" loading="lazy"', html)
+        html = PLAYER_START.sub(START_WHEN_VISIBLE, html)
+        html = PLAYER_SIZE.sub(_no_smaller_than, html)
     return OUTPUT_IMAGE.sub(r'<img loading="lazy" alt="\1" src="\2', html)
+
+
+# matplotlib's player starts at once and then loads every frame. It starts when the reader
+# scrolls near it instead; its first frame is the picture until then (loaded lazily).
+PLAYER_START = re.compile(r"setTimeout\(function\(\) \{\s*(anim\w+ = new Animation\("
+                          r"frames, img_id, slider_id, [\d.]+,\s*loop_select_id\);)\s*\}, 0\);")
+START_WHEN_VISIBLE = r"""var image = document.getElementById(img_id);
+    image.src = frames[0];
+    new IntersectionObserver(function(entries, observer) {
+      if (!entries.some(function(entry) { return entry.isIntersecting; })) return;
+      observer.disconnect();
+      \1
+    }, {rootMargin: "400px 0px"}).observe(image);"""
+# Frames are drawn (at twice the density) with 10-pixel labels at their width: the page shows
+# them 10% larger (11-pixel labels), shrinking in a narrower column only down to that size (90%
+# on a phone: 9-pixel labels), and then scrolling sideways in their box. cnnbook.css holds the
+# rules; the picture's width goes to them as --width.
+PLAYER_SIZE = re.compile(r'width="(\d+)" style="max-width: 100%; height: auto"')
+
+
+def _no_smaller_than(match: re.Match) -> str:
+    width = int(match.group(1))
+    return f'width="{width}" style="--width: {width}px; max-width: 100%; height: auto"'
+
 
 
 def subset_icon_fonts(outdir: Path) -> None:
@@ -190,6 +245,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", configure)
     app.connect("doctree-read", register_bibliography_anchors)
     app.connect("builder-inited", no_second_figure_number)
+    app.connect("doctree-resolved", add_explorers)
     app.connect("html-page-context", page_context, priority=900)
     app.connect("build-finished", lighten_site)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

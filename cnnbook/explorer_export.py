@@ -19,8 +19,8 @@ What :func:`export` writes into a folder:
   step as runs of item numbers (``frames``: ``[first, last, first, last, ...]``), because
   consecutive steps share almost everything.
 
-Run ``python -m cnnbook export-explorers`` (what ``scripts/export_explorers.py`` does) after
-changing a scene; ``tests/test_explorer_export.py`` fails while the stored data is stale.
+Run ``python scripts/export_explorers.py`` after changing a scene or an explorer's controls;
+``tests/test_explorer_export.py`` fails while the stored data is stale.
 """
 
 from __future__ import annotations

@@ -68,3 +68,21 @@ def test_formulas_become_outlines(text: str) -> None:
     fig.text(0.5, 0.5, text)
     items = display_list(fig, 80)["items"]
     assert items and all(item[0] == "p" for item in items)
+
+
+@pytest.mark.parametrize("origin", ["upper", "lower"])
+def test_an_image_drawn_unsampled_keeps_its_own_pixels(origin: str) -> None:
+    """With interpolation="none", the list holds the image at its resolution, placed on the
+    axes' box (the painter scales it pixelated): 3x2 pixels, not the 80x40 it covers."""
+    fig = new_figure(2.0, 1.0)
+    ax = fig.add_axes((0.5, 0.5, 0.5, 0.5))
+    ax.imshow(np.array([[0.0, 1.0, 1.0], [1.0, 1.0, 1.0]]), cmap="gray", aspect="auto",
+              interpolation="none", origin=origin)
+    ax.axis("off")
+    image = next(item for item in display_list(fig, 80)["items"] if item[0] == "i")
+    assert image[1:5] == [80, 0, 80, 40]  # the axes' box: the top right quarter
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(image[5].split(",", 1)[1]))))
+    assert pixels.shape[:2] == (2, 3)
+    top, bottom = pixels[0, 0, 0], pixels[1, 0, 0]  # the left column, as the painter shows it
+    dark_at = "top" if top < 50 else "bottom"
+    assert dark_at == ("top" if origin == "upper" else "bottom") and max(top, bottom) > 200

@@ -37,7 +37,13 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the book (warnings are errors) into a temporary folder; return its html folder."""
+    """Build the book (warnings are errors) into a temporary folder; return its html folder.
+
+    ``CNNBOOK_SITE=_build/html`` tests a site built before instead (a local convenience when
+    changing a test; CI always builds).
+    """
+    if os.environ.get("CNNBOOK_SITE"):
+        return Path(os.environ["CNNBOOK_SITE"]).resolve()
     subprocess.run([str(ROOT / "scripts" / "vendor_assets.sh")], check=True)
     subprocess.run([sys.executable, str(ROOT / "scripts" / "make_figures.py")], check=True)
     out = tmp_path_factory.mktemp("book")
@@ -135,6 +141,7 @@ def test_every_page_loads_cleanly(site: Path, server: str, browser) -> None:
                                "i.naturalWidth === 0 && i.src).map(i => i.src.slice(0, 80))")
         errors += [f"broken image: {src}" for src in broken]
         errors += check_animations(page)
+        errors += start_explorers(page)
         name = page_path.replace("/", "__").removesuffix(".html")
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         context.close()
@@ -162,6 +169,10 @@ def check_animations(page) -> list[str]:
     animations = page.query_selector_all("div.animation")
     for k, animation in enumerate(animations):
         image = animation.query_selector("img")
+        # A player starts when the reader scrolls near it (until then it shows its first frame).
+        image.scroll_into_view_if_needed()
+        player = "anim" + image.get_attribute("id").removeprefix("_anim_img")
+        page.wait_for_function(f"() => window[{player!r}] !== undefined", timeout=10000)
         before = image.get_attribute("src")
         # From the keyboard, as a reader without a mouse plays it: focus the button, press Enter.
         animation.query_selector("button[title='Play']").focus()
@@ -171,6 +182,137 @@ def check_animations(page) -> list[str]:
         if not before or before == after:
             errors.append(f"animation {k} does not change when played")
     return errors
+
+
+def start_explorers(page) -> list[str]:
+    """Scroll to every explorer; each must load its controls and picture."""
+    errors = []
+    for k, explorer in enumerate(page.query_selector_all(".cnnbook-explorer")):
+        explorer.scroll_into_view_if_needed()
+        try:
+            page.wait_for_function(
+                "(e) => e.dataset.ready || e.dataset.failed", arg=explorer, timeout=15000)
+        except Exception as error:  # noqa: BLE001 - reported below, with the page
+            errors.append(f"explorer {k} did not load: {error}")
+            continue
+        if explorer.get_attribute("data-failed"):
+            errors.append(f"explorer {k} failed: {explorer.get_attribute('data-failed')}")
+    return errors
+
+
+# The explorer's picture as the browser holds it: one entry per SVG element, in the form
+# :func:`painted` gives a display-list item.
+PICTURE = """(root) => [...root.querySelector('svg.cnnbook-explorer-picture').children].map(n => {
+  const a = (name) => n.getAttribute(name);
+  if (n.tagName === 'path') return ['p', a('d'), a('fill'), a('stroke')];
+  if (n.tagName === 'text') return ['t', a('x'), a('y'), n.textContent, a('font-size')];
+  return ['i', a('x'), a('y'), a('width'), a('height'), a('href')];
+})"""
+
+
+def painted(item: list) -> list[str]:
+    """What the page's painter must make of a display-list item (see PICTURE)."""
+    kind = item[0]
+    if kind == "p":
+        return ["p", item[1], item[2], item[3]]
+    if kind == "t":
+        return ["t", str(item[1]), str(item[2]), item[3], str(item[4])]
+    return ["i", *map(str, item[1:5]), item[5]]
+
+
+def explorer_state(page, root) -> tuple[str, str, list]:
+    """The explorer's state key, step and picture (the picture is empty in an error state)."""
+    page.wait_for_function("(e) => !e.querySelector('svg') || e.dataset.state !== undefined",
+                           arg=root)
+    state, step = root.get_attribute("data-state"), root.get_attribute("data-step")
+    showing = page.evaluate("(e) => e.querySelector('svg').style.display !== 'none'", root)
+    return state, step, page.evaluate(PICTURE, root) if showing else []
+
+
+def expected_picture(index: dict, folder: Path, key: str, step: int) -> list:
+    """What the explorer must show for state ``key`` at ``step``: the Python scene's drawing,
+    or, for an explorer of a notebook's own objects (no factory rebuilds it), the stored one."""
+    from cnnbook.explorer_export import explorer_from, load_state, picture, unpack, values_of
+
+    if index["factory"] is None:
+        items = unpack(load_state(folder, index, key), step)
+    else:
+        items = picture(explorer_from(index["factory"]), values_of(index, key), step)["items"]
+    return [painted(item) for item in items]
+
+
+def move_every_control(page, root, folder: Path) -> list[str]:
+    """Move each control of the explorer ``root`` once, from the keyboard, then the step slider
+    to its end, then press play; after each, the picture must change and be the scene's."""
+    from cnnbook.explorer_export import load_index
+
+    index = load_index(folder)
+    problems: list[str] = []
+
+    def check(what: str, before: tuple | None) -> tuple:
+        now = explorer_state(page, root)
+        key, step, shown = now
+        if before is not None and now == before:
+            problems.append(f"{what} changed nothing")
+        if shown and shown != expected_picture(index, folder, key, int(step)):
+            problems.append(f"{what}: the picture of {key} step {step} is not the scene's")
+        return now
+
+    now = check("start", None)
+    for control in root.query_selector_all(".cnnbook-explorer-controls :is(input, select)"):
+        if not control.is_visible():
+            continue
+        if control.evaluate("(e) => e.tagName") == "SELECT":
+            count = control.evaluate("(e) => e.options.length")
+            control.focus()
+            page.keyboard.press("End" if int(control.input_value()) < count - 1 else "Home")
+        else:
+            control.focus()
+            at_end = control.evaluate("(e) => +e.value === +e.max")
+            page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
+        page.wait_for_timeout(50)
+        now = check(f"control {control.get_attribute('name')}", now)
+    step = root.query_selector("input[name=step]")
+    if step.is_visible():
+        step.focus()
+        page.keyboard.press("End")
+        now = check("step", now)
+        root.query_selector("button").focus()
+        page.keyboard.press("Enter")  # play: from the start, as the step was the last
+        page.wait_for_timeout(index["interval_ms"] * 1.5)
+        check("play", now)
+    return problems
+
+
+def test_explorers_answer_every_control(site: Path, server: str, browser) -> None:
+    """Every control of every explorer, moved from the keyboard, changes the picture, and the
+    picture is the one the Python scene draws for that state and step; redraws take <100 ms."""
+    problems: list[str] = []
+    redraws: list[float] = []
+    seen: set[str] = set()
+    for page_path in pages(site):
+        if "cnnbook-explorer" not in (site / page_path).read_text():
+            continue
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        page.on("pageerror", lambda exc, p=problems, n=page_path: p.append(f"{n}: {exc}"))
+        page.goto(f"{server}/{page_path}", wait_until="networkidle")
+        for root in page.query_selector_all(".cnnbook-explorer"):
+            root.scroll_into_view_if_needed()
+            page.wait_for_function("(e) => e.dataset.ready", arg=root, timeout=15000)
+            name = root.get_attribute("data-src").rstrip("/").rsplit("/", 1)[-1]
+            if name in seen:  # the same explorer on another page: that it loads is enough
+                continue
+            seen.add(name)
+            found = move_every_control(page, root, site / "_static" / "explorers" / name)
+            problems += [f"{page_path} {name}: {problem}" for problem in found]
+            redraws += page.evaluate(
+                "(e) => window.cnnbookExplorers.find(x => x.root === e).redraws", root)
+        context.close()
+    assert seen, "no explorer on any page"
+    assert not problems, "\n".join(problems)
+    redraws.sort()
+    assert redraws and redraws[len(redraws) // 2] <= 100, f"median redraw of {redraws} ms"
 
 
 VISIBLE_SEARCH_BOXES = """() => [...document.querySelectorAll(
@@ -204,10 +346,33 @@ OVERFLOWING = """() => {
 }"""
 
 
+#: The smallest text an explorer may show, in CSS pixels: on a desktop, and on a phone (where
+#: the picture scrolls sideways inside its box rather than shrink further).
+SMALLEST_TEXT_PX = {False: 11, True: 9}
+
+# Each text of each explorer's picture at the size the reader sees it.
+EXPLORER_TEXT_SIZES = """() => [...document.querySelectorAll('svg.cnnbook-explorer-picture')]
+  .filter(svg => svg.style.display !== 'none' && svg.getBoundingClientRect().width > 0)
+  .flatMap(svg => {
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    return [...svg.querySelectorAll('text')].map(
+      t => [scale * +t.getAttribute('font-size'), t.textContent.slice(0, 30)]);
+  })"""
+
+# Pictures a screen reader cannot describe: images without alt text, SVG pictures unlabelled.
+NO_ALT = """() => [
+  ...[...document.images].filter(i => !(i.getAttribute('alt') || '').trim())
+    .map(i => (i.getAttribute('src') || '').slice(0, 60)),
+  ...[...document.querySelectorAll('svg[role=img]')].filter(
+    s => !(s.getAttribute('aria-label') || '').trim()).map(s => 'an unlabelled picture'),
+]"""
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_page_chrome(site: Path, server: str, browser, viewport: dict) -> None:
     """One search box, a description and a favicon on every page; no icon script; nothing
-    sticks out of the text column (a wide formula or table scrolls inside it instead)."""
+    sticks out of the text column (a wide formula or table scrolls inside it instead); every
+    picture has alt text; explorers' text is large enough; no request leaves the site."""
     problems: list[str] = []
     for page_path in pages(site):
         context = browser.new_context(viewport=viewport)
@@ -229,8 +394,15 @@ def test_page_chrome(site: Path, server: str, browser, viewport: dict) -> None:
         if page.evaluate("() => !!document.querySelector('mjx-container, .math')"):
             page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0",
                                    timeout=20000)
+        problems += start_explorers(page)
         problems += [f"{page_path}: sticks out of the column: {o}"
                      for o in page.evaluate(OVERFLOWING)]
+        smallest = SMALLEST_TEXT_PX[viewport == PHONE]
+        problems += [f"{page_path}: explorer text at {size:.1f} px: {text!r}"
+                     for size, text in page.evaluate(EXPLORER_TEXT_SIZES) if size < smallest]
+        problems += [f"{page_path}: no alt text: {what}" for what in page.evaluate(NO_ALT)]
+        problems += [f"{page_path}: request to another host: {u}" for u in requested
+                     if not u.startswith((server, "data:", "blob:"))]
         context.close()
     assert not problems, "\n".join(problems)
 

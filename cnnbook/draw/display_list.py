@@ -146,15 +146,33 @@ class DisplayListRenderer(RendererBase):
             _number(angle), _number(width),
         ])
 
-    def draw_image(self, gc: GraphicsContextBase, x: float, y: float, im: np.ndarray) -> None:
-        height, width = im.shape[:2]
+    def option_scale_image(self) -> bool:
+        # An image drawn with interpolation="none" comes at its own resolution with the
+        # transform that places it (a few hundred bytes for a 28x28 map, instead of the map
+        # resampled to screen pixels); the painter scales it, pixelated.
+        return True
+
+    def draw_image(self, gc: GraphicsContextBase, x: float, y: float, im: np.ndarray,
+                   transform: Affine2DBase | None = None) -> None:
+        rows, cols = im.shape[:2]
+        pixels = np.asarray(im)
+        if transform is None:  # resampled to screen pixels, bottom-left corner at (x, y)
+            left, bottom, width, height = x, y, cols, rows
+            pixels = pixels[::-1]  # its rows come bottom first (y pointing up)
+        else:  # ``transform`` takes the unit square to the image's box, offset from (x, y)
+            (x0, y0), (x1, y1) = transform.transform([(0, 0), (1, 1)])
+            if transform.get_matrix()[0, 1] or transform.get_matrix()[1, 0]:
+                raise ValueError("the display list holds images that are not turned")
+            left, bottom = x + min(x0, x1), y + min(y0, y1)
+            width, height = abs(x1 - x0), abs(y1 - y0)
+            # Row 0 lies where the transform puts 0: at the bottom if y grows from it.
+            pixels = pixels[::-1] if y1 > y0 else pixels
+            pixels = pixels[:, ::-1] if x1 < x0 else pixels
         buffer = io.BytesIO()
-        # The renderer gets the image's rows bottom first (y pointing up): flipped for SVG.
-        Image.fromarray(np.asarray(im)[::-1]).save(buffer, format="png", optimize=True)
+        Image.fromarray(np.ascontiguousarray(pixels)).save(buffer, format="png", optimize=True)
         url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-        # ``(x, y)`` is the image's bottom-left corner, y pointing up.
-        self.items.append(["i", _number(x), _number(self.height - y - height), width, height,
-                           url])
+        self.items.append(["i", _number(left), _number(self.height - bottom - height),
+                           _number(width), _number(height), url])
 
 
 _renderers: dict[float, DisplayListRenderer] = {}
