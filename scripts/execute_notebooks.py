@@ -4,7 +4,12 @@
 
 Runs each notebook in a fresh kernel with ``notebooks/`` as working directory and *full* runs
 (``CNNBOOK_QUICK`` unset), then drops widget state from the metadata: live widgets need a kernel,
-and the site shows each widget's static animation instead, so no widget manager is loaded.
+and the site shows its own explorer instead, so no widget manager is loaded.
+
+The site's explorers are drawn ahead of time (``cnnbook.explorer_export``). Most are rebuilt
+from a function (``scripts/export_explorers.py``); an explorer of the notebook's own objects
+(chapter 8's trained networks) is drawn here, in the notebook's kernel, right after the cell
+tagged ``explorer-<name>`` that shows it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,42 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from cnnbook.explorer_export import SITE_EXPLORERS, SITE_FOLDER
+
+EXPLORER_TAG = "explorer-"
+
+
+def own_explorer(cell: nbformat.NotebookNode) -> str | None:
+    """The name of the explorer of the notebook's own objects that ``cell`` shows, if any."""
+    for tag in cell.get("metadata", {}).get("tags", []):
+        if tag.startswith(EXPLORER_TAG) and tag[len(EXPLORER_TAG):] not in SITE_EXPLORERS:
+            return tag[len(EXPLORER_TAG):]
+    return None
+
+
+class BookClient(NotebookClient):
+    """A notebook client that also draws the site's states of the notebook's own explorers."""
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None,
+                                 store_history=True):
+        cell = await super().async_execute_cell(cell, cell_index, execution_count,
+                                                store_history)
+        name = own_explorer(cell)
+        if name is not None:
+            # The cell's last line shows the explorer, so ``_`` is the explorer.
+            code = ("from cnnbook.explorer_export import export_explorer\n"
+                    "from cnnbook.widgets import Explorer\n"
+                    "assert isinstance(_, Explorer), 'the explorer cell must show the explorer'\n"
+                    f"_exported = export_explorer(_, {str(SITE_FOLDER / name)!r})")
+            extra = nbformat.v4.new_code_cell(code)
+            await super().async_execute_cell(extra, cell_index, store_history=False)
+            if extra.outputs:
+                raise RuntimeError(f"drawing explorer {name!r} failed: {extra.outputs}")
+            # nbclient puts the cell it ran at ``cell_index``: the notebook's cell goes back.
+            self.nb.cells[cell_index] = cell
+            self.code_cells_executed -= 1  # the notebook's execution counts stay as they were
+        return cell
 
 
 def keep_only_the_figure(cell: nbformat.NotebookNode) -> None:
@@ -39,7 +80,7 @@ def execute(path: Path, timeout: int = 3600) -> None:
     """Execute the notebook at ``path`` and write it back with its outputs."""
     nb = nbformat.read(path, as_version=4)
     os.environ.pop("CNNBOOK_QUICK", None)
-    client = NotebookClient(
+    client = BookClient(
         nb, timeout=timeout, kernel_name="python3", store_widget_state=False, record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
     )

@@ -131,7 +131,9 @@ class InsideScene(Scene):
                 h_in = 0.18
                 w_in = min(max(0.05 * picture.shape[1], 0.8), W - x0 - 0.1)
             ax = fig.add_axes((x0 / W, (top - height) / H, w_in / W, h_in / H))
-            ax.imshow(picture, aspect="auto", interpolation="nearest", **scale)
+            # "none" draws each map pixel as a block, like "nearest", and lets the site's copy
+            # of the scene (cnnbook.draw.display_list) keep the map at its own resolution.
+            ax.imshow(picture, aspect="auto", interpolation="none", **scale)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.text(0, 1.02, f"{layer.name}: {shape}", transform=ax.transAxes, ha="left",
@@ -143,7 +145,7 @@ class InsideScene(Scene):
         image = self.images[step]
         ax = fig.add_axes((0.15 / W, (H - 0.45 - 2.0) / H, 2.0 / W, 2.0 / H))
         ax.imshow(as_array(image[0] if image.shape[0] == 1 else image.permute(1, 2, 0)),
-                  cmap="gray", vmin=0.0, vmax=1.0)
+                  cmap="gray", vmin=0.0, vmax=1.0, interpolation="none")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title("input " + " × ".join(str(s) for s in image.shape), fontsize=8)
