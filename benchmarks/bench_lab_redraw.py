@@ -65,7 +65,9 @@ def notebook(folder: Path) -> Path:
         cells.append(nbformat.v4.new_code_cell(
             f"e = widgets.{name}()\ne.add_class('cnnbook-bench')\ne"))
     path = folder / "explorers.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                               "language": "python"}}  # no "select a kernel" dialog
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=metadata), path)
     return path
 
 
@@ -101,14 +103,15 @@ def measure(moves: int) -> dict[str, list[float]]:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
                 page = browser.new_page(viewport={"width": 1366, "height": 900})
-                page.goto(f"http://127.0.0.1:{port}/lab/tree/explorers.ipynb")
+                page.goto(f"http://127.0.0.1:{port}/lab/tree/explorers.ipynb",
+                          wait_until="commit", timeout=60000)
                 page.wait_for_function("() => window.jupyterapp && document.querySelector("
-                                       "'.jp-Notebook')", timeout=60000)
+                                       "'.jp-Notebook')", timeout=60000, polling=100)
                 page.wait_for_timeout(2000)  # the kernel starts
-                page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-cells')")
+                page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")
                 page.wait_for_function(
                     f"() => document.querySelectorAll('.jp-OutputArea-output .cnnbook-bench "
-                    f"img[src]').length === {len(EXPLORERS)}", timeout=120000)
+                    f"img[src]').length === {len(EXPLORERS)}", timeout=120000, polling=100)
                 page.wait_for_timeout(1000)
                 for k, name in enumerate(EXPLORERS):
                     box = page.locator(".jp-OutputArea-output .cnnbook-bench").nth(k)
@@ -135,7 +138,7 @@ def measure(moves: int) -> dict[str, list[float]]:
                         page.evaluate(WATCH, k)
                         page.keyboard.press("ArrowRight" if forward else "ArrowLeft")
                         page.wait_for_function("() => window.benchDone !== null",
-                                               timeout=10000)
+                                               timeout=10000, polling=5)
                         found.append(page.evaluate("() => window.benchDone"))
                     times[name] = found
                 browser.close()
