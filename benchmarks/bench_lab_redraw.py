@@ -13,10 +13,8 @@ at most 100 ms in the real client, on the project's 2-core machine.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import nbformat
+from results import report_redraws
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -154,15 +153,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     times = measure(args.moves)
-    summary = {name: {"redraws": len(t), "median_ms": round(statistics.median(t), 1),
-                      "p90_ms": round(sorted(t)[int(0.9 * (len(t) - 1))], 1)}
-               for name, t in times.items() if t}
-    if args.json:
-        print(json.dumps(summary, indent=1))
-        return
-    for name, s in summary.items():
-        print(f"{name}: {s['redraws']} redraws in JupyterLab, median {s['median_ms']} ms, "
-              f"90th percentile {s['p90_ms']} ms")
+    report_redraws(times, "in JupyterLab", args.json)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
-import json
-import statistics
 import threading
 from pathlib import Path
+
+from results import report_redraws
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -80,15 +80,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     times = measure(args.site, args.moves)
-    summary = {name: {"redraws": len(t), "median_ms": round(statistics.median(t), 1),
-                      "p90_ms": round(sorted(t)[int(0.9 * (len(t) - 1))], 1)}
-               for name, t in times.items() if t}
-    if args.json:
-        print(json.dumps(summary, indent=1))
-        return
-    for name, s in summary.items():
-        print(f"{name}: {s['redraws']} redraws on the site, median {s['median_ms']} ms, "
-              f"90th percentile {s['p90_ms']} ms")
+    report_redraws(times, "on the site", args.json)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 from pathlib import Path
 
 import torch
@@ -57,3 +58,16 @@ def write_results(
     }
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def report_redraws(times: dict[str, list[float]], where: str, as_json: bool) -> None:
+    """Print each explorer's redraw count, median and 90th percentile (ms), or them as JSON."""
+    summary = {name: {"redraws": len(t), "median_ms": round(statistics.median(t), 1),
+                      "p90_ms": round(sorted(t)[int(0.9 * (len(t) - 1))], 1)}
+               for name, t in times.items() if t}
+    if as_json:
+        print(json.dumps(summary, indent=1))
+        return
+    for name, s in summary.items():
+        print(f"{name}: {s['redraws']} redraws {where}, median {s['median_ms']} ms, "
+              f"90th percentile {s['p90_ms']} ms")
