@@ -242,12 +242,12 @@
       const step = Math.min(+this.step.value, last);
       this.step.value = step;
       this.svg.setAttribute("viewBox", `0 0 ${this.state.width} ${this.state.height}`);
-      const enlarge = Math.min(MOST_ENLARGED, Math.max(1, SMALLEST_TEXT_PX / smallestText(this.state)));
+      const smallest = smallestText(this.state);
+      const enlarge = Math.min(MOST_ENLARGED, Math.max(1, SMALLEST_TEXT_PX / smallest));
       this.svg.setAttribute("width", Math.round(this.state.width * enlarge));
       this.svg.setAttribute("height", Math.round(this.state.height * enlarge));
       // In a narrower column the picture shrinks, but not below the size where its smallest
       // text is 11 px (9 px on a phone, see cnnbook.css): then it scrolls sideways in its box.
-      const smallest = smallestText(this.state);
       this.svg.style.setProperty("--wide-min", `${Math.ceil((this.state.width * SMALLEST_TEXT_PX) / smallest)}px`);
       this.svg.style.setProperty("--narrow-min", `${Math.ceil((this.state.width * SMALLEST_TEXT_PX_NARROW) / smallest)}px`);
       this.svg.setAttribute("aria-label", entry.alt);
