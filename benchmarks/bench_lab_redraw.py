@@ -25,9 +25,9 @@ from pathlib import Path
 import nbformat
 from results import report_redraws
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from browser import launch  # noqa: E402
+
 EXPLORERS = ["sliding_window_explorer", "multi_channel_explorer", "transposed_conv_explorer",
              "pooling_explorer", "interpolation_explorer"]
 
@@ -100,7 +100,7 @@ def measure(moves: int) -> dict[str, list[float]]:
         lab = start_lab(folder, port)
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                browser = launch(p)
                 page = browser.new_page(viewport={"width": 1366, "height": 900})
                 page.goto(f"http://127.0.0.1:{port}/lab/tree/explorers.ipynb",
                           wait_until="commit", timeout=60000)

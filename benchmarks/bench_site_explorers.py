@@ -13,33 +13,22 @@ explorer. Target (issue 13): at most 100 ms.
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
-import threading
+import sys
 from pathlib import Path
 
 from results import report_redraws
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from browser import launch, serve  # noqa: E402
 
 
 def measure(site: Path, moves: int) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
 
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
     times: dict[str, list[float]] = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with serve(site) as root, sync_playwright() as p:
+        base = root + "/"
+        browser = launch(p)
         for page_file in sorted(site.glob("notebooks/*.html")):
             if "cnnbook-explorer" not in page_file.read_text():
                 continue
@@ -69,7 +58,6 @@ def measure(site: Path, moves: int) -> dict[str, list[float]]:
                     "(e) => window.cnnbookExplorers.find(x => x.root === e).redraws", root)
             page.close()
         browser.close()
-    server.shutdown()
     return times
 
 

@@ -38,6 +38,10 @@ from typing import Any
 from cnnbook.draw.display_list import display_list
 from cnnbook.draw.primitives import new_figure
 
+#: A notebook cell that shows explorer ``<name>`` is tagged ``explorer-<name>``: the site puts
+#: the explorer after that cell (``_ext/cnnbook_site.py``), and ``scripts/execute_notebooks.py``
+#: exports a notebook's own explorer (one not in :data:`SITE_EXPLORERS`) right after it runs.
+CELL_TAG = "explorer-"
 #: The explorers the site offers, by the name the notebooks' explorer cells give (their tag
 #: ``explorer-<name>``), and the function that builds each.
 SITE_EXPLORERS = {

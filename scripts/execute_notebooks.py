@@ -22,16 +22,14 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from cnnbook.explorer_export import SITE_EXPLORERS, SITE_FOLDER
-
-EXPLORER_TAG = "explorer-"
+from cnnbook.explorer_export import CELL_TAG, SITE_EXPLORERS, SITE_FOLDER
 
 
 def own_explorer(cell: nbformat.NotebookNode) -> str | None:
     """The name of the explorer of the notebook's own objects that ``cell`` shows, if any."""
     for tag in cell.get("metadata", {}).get("tags", []):
-        if tag.startswith(EXPLORER_TAG) and tag[len(EXPLORER_TAG):] not in SITE_EXPLORERS:
-            return tag[len(EXPLORER_TAG):]
+        if tag.startswith(CELL_TAG) and tag[len(CELL_TAG):] not in SITE_EXPLORERS:
+            return tag[len(CELL_TAG):]
     return None
 
 

@@ -11,40 +11,21 @@ for them). Load time is the page's own navigation timing (load event), in ms.
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import json
-import threading
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
-def pages(site: Path) -> list[str]:
-    """Every page of the site, relative to its root (Sphinx's own _static/_sources excluded)."""
-    return sorted(str(p.relative_to(site)) for p in site.rglob("*.html")
-                  if not p.relative_to(site).parts[0].startswith("_"))
+from browser import launch, serve, site_pages
 
 
 def measure(site: Path, viewport: tuple[int, int] = (1366, 900)) -> list[dict]:
     """One row per page: transferred bytes, requests, HTML bytes, load time."""
     from playwright.sync_api import sync_playwright
 
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    root = f"http://127.0.0.1:{httpd.server_address[1]}/"
     rows = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        for page_path in pages(site):
+    with serve(site) as base, sync_playwright() as p:
+        root = base + "/"
+        browser = launch(p)
+        for page_path in site_pages(site):
             context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
             page = context.new_page()
             cdp = context.new_cdp_session(page)
@@ -61,7 +42,6 @@ def measure(site: Path, viewport: tuple[int, int] = (1366, 900)) -> list[dict]:
                          "html": (site / page_path).stat().st_size, "load_ms": round(load_ms)})
             context.close()
         browser.close()
-    httpd.shutdown()
     return rows
 
 

@@ -11,6 +11,7 @@ import random
 import pytest
 
 from cnnbook.explorer_export import (
+    CELL_TAG,
     SITE_EXPLORERS,
     SITE_FOLDER,
     canonical,
@@ -82,9 +83,9 @@ def test_every_explorer_of_the_notebooks_is_on_the_site() -> None:
             source = "".join(cell["source"])
             if cell["cell_type"] != "code" or not re.search(r"=\s*\w+_explorer\(", source):
                 continue
-            tags = [t for t in cell["metadata"].get("tags", []) if t.startswith("explorer-")]
+            tags = [t for t in cell["metadata"].get("tags", []) if t.startswith(CELL_TAG)]
             assert len(tags) == 1, f"{path.name}: an explorer cell without its site tag"
-            name = tags[0].removeprefix("explorer-")
+            name = tags[0].removeprefix(CELL_TAG)
             assert (SITE_FOLDER / name / "index.json").is_file(), f"{name}: not exported"
             found += 1
     assert found >= 7, found
