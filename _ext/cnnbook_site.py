@@ -20,6 +20,10 @@
   player starts (and preloads its frames) when the reader scrolls near it; until then its first
   frame, loaded lazily, is the picture. (Fetching each frame only when shown made playback
   cancel frames still in flight, which the site test reports as failed requests.)
+* Pictures keep their text readable. The book draws every picture at twice its size and
+  writes its size and its smallest text into the PNG (:func:`cnnbook.draw.primitives.shown_png`,
+  :mod:`cnnbook.animate`). A picture shrinks in a narrow column only so far as that text stays
+  9 CSS pixels or more (11 for animations on a desktop); then it scrolls sideways in its box.
 * Explorers work in the page. A notebook cell tagged ``explorer-<name>`` (the cell that shows a
   live widget in JupyterLab) gets a ``<div class="cnnbook-explorer">`` after its code;
   ``_static/cnnbook-explorer.js`` turns it into the same controls over the states that
@@ -36,6 +40,9 @@ from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
+
+from cnnbook.draw.primitives import DENSITY_KEY, TEXT_KEY
+from cnnbook.explorer_export import CELL_TAG
 
 HERE = Path(__file__).resolve().parent
 DESCRIPTION_CHARS = 160
@@ -81,7 +88,8 @@ def configure(app: Sphinx, config: Any) -> None:
     config.html_js_files = [*config.html_js_files, ("cnnbook-explorer.js", {"defer": "defer"})]
 
 
-EXPLORER_TAG = "tag_explorer-"
+# myst-nb gives a cell tagged T the class "tag_T".
+EXPLORER_TAG = "tag_" + CELL_TAG
 
 
 def explorer_html(name: str, to_root: str) -> str:
@@ -129,8 +137,8 @@ def used_icons(outdir: Path) -> set[str]:
 FONTAWESOME_SCRIPT = re.compile(r'<script[^>]*src="[^"]*fontawesome\.js[^"]*"[^>]*></script>\s*')
 EMBEDDED_FRAME = re.compile(r'(frames\[\d+\] = )"data:image/png;base64,((?:[A-Za-z0-9+/=]|\\\n)+)"')
 PLAYER_IMAGE = re.compile(r'<img id="(_anim_img[0-9a-f]+)"')
-# The pictures of a page's cells (myst-nb writes them as <img alt=... src=../_images/...>).
-OUTPUT_IMAGE = re.compile(r'<img alt="([^"]*)" src="([^"]*_images/)')
+# The pictures of the pages (myst-nb and MyST write them as <img alt=... src=../_images/...>).
+PAGE_IMAGE = re.compile(r'<img ([^>]*?)src="([^"]*_images/)([^"]+)"([^>]*?)\s*/?>')
 
 
 def _frame_file(match: re.Match, prefix: str, frames: Path) -> str:
@@ -140,18 +148,49 @@ def _frame_file(match: re.Match, prefix: str, frames: Path) -> str:
     return f'{match.group(1)}"{prefix}{name}"'
 
 
-def lighten_page(html: str, to_root: str, frames: Path) -> str:
+def picture_size(png: Path) -> tuple[float, float] | None:
+    """A book picture's width in CSS pixels and its smallest text at that width, read from the
+    entries :func:`cnnbook.draw.primitives.shown_png` writes into the PNG; None for others."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        entries = getattr(image, "text", {})
+        if DENSITY_KEY not in entries or TEXT_KEY not in entries:
+            return None
+        return image.width / float(entries[DENSITY_KEY]), float(entries[TEXT_KEY])
+
+
+def _sized_image(match: re.Match, images: Path) -> str:
+    before, folder, name, after = match.groups()
+    # The size the writer set (from the notebook's display metadata) gives way to the book's.
+    attributes = re.sub(r'\s*(style|loading|width|height)="[^"]*"', "", before + after)
+    classes = re.search(r'class="([^"]*)"', attributes)
+    attributes = re.sub(r'\s*class="[^"]*"', "", attributes).strip()
+    classes = classes.group(1).split() if classes else []
+    size = picture_size(images / name) if (images / name).is_file() else None
+    sizing = ""
+    if size is not None:
+        # cnnbook.css shows the picture at its own width, shrinking in a narrow column only so
+        # far as its smallest text stays readable.
+        width, text = size
+        classes.append("cnnbook-picture")
+        sizing = f' width="{round(width)}" style="--width: {width:g}px; --text: {text:g}"'
+    css_class = f' class="{" ".join(classes)}"' if classes else ""
+    return f'<img loading="lazy" {attributes} src="{folder}{name}"{css_class}{sizing} />'
+
+
+def lighten_page(html: str, to_root: str, frames: Path, images: Path) -> str:
     """One built page, lighter (see the module docstring): no Font Awesome script (the theme's
-    template writes it in literally), animation frames as files in ``frames``,
-    and every picture loaded lazily. ``to_root`` is the page's relative path to the site root."""
+    template writes it in literally), animation frames as files in ``frames``, and every
+    picture loaded lazily and sized from its PNG in ``images`` (:func:`picture_size`).
+    ``to_root`` is the page's relative path to the site root."""
     html = FONTAWESOME_SCRIPT.sub("", html)
     if "_anim_img" in html:
         prefix = to_root + "_static/frames/"
         html = EMBEDDED_FRAME.sub(lambda m: _frame_file(m, prefix, frames), html)
         html = PLAYER_IMAGE.sub(r'<img id="\1" loading="lazy"', html)
         html = PLAYER_START.sub(START_WHEN_VISIBLE, html)
-        html = PLAYER_SIZE.sub(_no_smaller_than, html)
-    return OUTPUT_IMAGE.sub(r'<img loading="lazy" alt="\1" src="\2', html)
+    return PAGE_IMAGE.sub(lambda m: _sized_image(m, images), html)
 
 
 # matplotlib's player starts at once and then loads every frame. It starts when the reader
@@ -165,17 +204,6 @@ START_WHEN_VISIBLE = r"""var image = document.getElementById(img_id);
       observer.disconnect();
       \1
     }, {rootMargin: "400px 0px"}).observe(image);"""
-# Frames are drawn (at twice the density) with 10-pixel labels at their width: the page shows
-# them 10% larger (11-pixel labels), shrinking in a narrower column only down to that size (90%
-# on a phone: 9-pixel labels), and then scrolling sideways in their box. cnnbook.css holds the
-# rules; the picture's width goes to them as --width.
-PLAYER_SIZE = re.compile(r'width="(\d+)" style="max-width: 100%; height: auto"')
-
-
-def _no_smaller_than(match: re.Match) -> str:
-    width = int(match.group(1))
-    return f'width="{width}" style="--width: {width}px; max-width: 100%; height: auto"'
-
 
 
 def subset_icon_fonts(outdir: Path) -> None:
@@ -208,7 +236,7 @@ def lighten_site(app: Sphinx, exception: Exception | None) -> None:
     for page in outdir.rglob("*.html"):
         html = page.read_text()
         to_root = "../" * (len(page.relative_to(outdir).parts) - 1)
-        lighter = lighten_page(html, to_root, frames)
+        lighter = lighten_page(html, to_root, frames, outdir / "_images")
         if lighter != html:
             page.write_text(lighter)
     subset_icon_fonts(outdir)

@@ -16,7 +16,8 @@ from tempfile import TemporaryDirectory
 from IPython.display import HTML
 from matplotlib.animation import FuncAnimation, HTMLWriter
 
-from cnnbook.draw.primitives import PNG_METADATA
+from cnnbook.draw.display_list import smallest_text_px
+from cnnbook.draw.primitives import DENSITY, PNG_METADATA
 from cnnbook.draw.scene import Scene
 
 # matplotlib's player takes its button icons from a Font Awesome stylesheet on a CDN; the book
@@ -29,9 +30,6 @@ _ICONS = {  # symbols every font has (the media-control block of Unicode is ofte
 _STYLESHEET = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]+">')
 _PLAYER_IMAGE = re.compile(r'<img id="(_anim_img[0-9a-f]+)">')
 _PLAYER_SLIDER = re.compile(r'(<input id="_anim_slider[0-9a-f]+" type="range")')
-#: Frames are rendered at this multiple of the scene's resolution and shown at its size, so that
-#: they stay sharp on high-density screens.
-DENSITY = 2
 
 
 def self_contained(html: str) -> str:
@@ -44,12 +42,17 @@ def self_contained(html: str) -> str:
     return html
 
 
-def accessible(html: str, alt: str, width_px: int) -> str:
+def accessible(html: str, alt: str, width_px: int, text_px: float) -> str:
     """The player's frame with alt text and its 1x width (scaling down to narrow columns), and a
-    label on its frame slider, for screen readers and keyboard users."""
+    label on its frame slider, for screen readers and keyboard users.
+
+    The frame also carries its width and its smallest text (``text_px``, pixels at that width)
+    as the CSS variables the site sizes a picture by (``_ext/static/cnnbook.css``).
+    """
     html = _PLAYER_IMAGE.sub(
         lambda m: (f'<img id="{m.group(1)}" alt="{html_text.escape(alt)}" width="{width_px}" '
-                   'style="max-width: 100%; height: auto">'), html)
+                   f'class="cnnbook-picture" style="--width: {width_px}px; --text: {text_px:g}; '
+                   'max-width: 100%; height: auto">'), html)
     return _PLAYER_SLIDER.sub(r'\1 aria-label="Step of the animation"', html)
 
 
@@ -74,7 +77,9 @@ def animation_html(
         animation.save(str(path), writer=writer, dpi=DENSITY * scene.dpi,
                        savefig_kwargs={"metadata": PNG_METADATA})
         html = self_contained(path.read_text())
-    return accessible(html, scene.alt_text(), round(fig.get_figwidth() * scene.dpi))
+    scene.draw(fig, steps[0])
+    return accessible(html, scene.alt_text(), round(fig.get_figwidth() * scene.dpi),
+                      smallest_text_px(fig, scene.dpi))
 
 
 def animate(scene: Scene, steps: Sequence[int] | None = None, *, interval: int = 800) -> HTML:

@@ -8,7 +8,6 @@ terminal each epoch prints one line.
 
 from __future__ import annotations
 
-import io
 import sys
 import time
 
@@ -105,16 +104,21 @@ class LiveReport:
         self._last_draw = now
         from IPython.display import Image, display
 
-        image = Image(data=self.render_png(), format="png")
+        png, metadata = self.render_png()
+        image = Image(data=png, format="png", width=metadata["width"])
         if self._handle is None:
             self._handle = display(image, display_id=True)
         else:
             self._handle.update(image)
 
-    def render_png(self) -> bytes:
-        """The current plot as PNG bytes (train loss, train accuracy, test accuracy vs epoch)."""
+    def render_png(self) -> tuple[bytes, dict[str, int]]:
+        """The current plot (train loss, train accuracy, test accuracy vs epoch) as the book
+        shows every picture: PNG bytes at twice its size, and its display width
+        (:func:`cnnbook.draw.primitives.shown_png`)."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+
+        from cnnbook.draw.primitives import shown_png
 
         if self._figure is None:
             self._figure = Figure(figsize=(5.5, 3.4), dpi=100, layout="constrained")
@@ -134,6 +138,4 @@ class LiveReport:
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         ax.legend(loc="center right")
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
+        return shown_png(fig)

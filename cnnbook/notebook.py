@@ -28,11 +28,11 @@ def register_figure_display() -> None:
         return
     from matplotlib.figure import Figure
 
-    def png(fig: Figure) -> bytes:
+    def png(fig: Figure) -> tuple[bytes, dict[str, int]]:
         # Imported on first use: the drawing package loads the ops, which `import cnnbook` does not.
-        from cnnbook.draw.primitives import figure_png
+        from cnnbook.draw.primitives import shown_png
 
-        return figure_png(fig, dpi=fig.dpi, tight=True)
+        return shown_png(fig)
 
     shell.display_formatter.formatters["image/png"].for_type(Figure, png)
 

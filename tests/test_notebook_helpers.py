@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 
 from cnnbook.animate import animation_html
 from cnnbook.conv import conv2d
-from cnnbook.draw import SlidingWindowScene, figure_png, show_images
+from cnnbook.draw import SlidingWindowScene, figure_png, new_figure, show_images
+from cnnbook.draw.primitives import shown_png
 from cnnbook.notebook import register_figure_display, show_source
 
 
@@ -66,12 +67,36 @@ def test_animation_frames_are_sharp_labelled_and_fit_the_column() -> None:
     frame = re.search(r"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)", html).group(1)
     png = Image.open(io.BytesIO(base64.b64decode(frame.replace("\\\n", ""))))
     assert png.width == 2 * width, "frames are drawn at twice the shown size (high-DPI screens)"
+    # The site sizes the frame by its width and its smallest text (9-point labels at 80 dpi).
+    assert 'class="cnnbook-picture"' in image
+    assert f"--width: {width}px; --text: 10;" in image
 
 
 def test_figures_and_scenes_render_without_software_version() -> None:
     scene = SlidingWindowScene(torch.arange(9.0).reshape(3, 3), torch.ones(2, 2))
-    for png in (figure_png(show_images([torch.eye(3)])), scene.png(1), scene._repr_png_()):
+    shown, _ = scene._repr_png_()
+    for png in (figure_png(show_images([torch.eye(3)])), scene.png(1), shown):
         assert png.startswith(b"\x89PNG") and b"Software" not in png and b"atplotlib" not in png
+
+
+def test_shown_pictures_are_drawn_at_twice_their_size_and_say_their_text_size() -> None:
+    import io
+
+    from PIL import Image
+
+    fig = new_figure(3.0, 2.0)
+    fig.text(0.1, 0.5, "small", fontsize=7)
+    fig.text(0.1, 0.8, "large", fontsize=14)
+    png, metadata = shown_png(fig, dpi=100)
+    image = Image.open(io.BytesIO(png))
+    # Shown at half its pixel width: sharp on a high-density screen, at its size on any other.
+    assert list(metadata) == ["width"] and abs(metadata["width"] - image.width / 2) <= 0.5
+    assert image.text == {"cnnbook density": "2", "cnnbook smallest text px": "9.7"}
+    scene = SlidingWindowScene(torch.arange(9.0).reshape(3, 3), torch.ones(2, 2))
+    png, metadata = scene._repr_png_()
+    image = Image.open(io.BytesIO(png))
+    assert image.text["cnnbook smallest text px"] == "10"  # the scene's 80 dpi, not 100
+    assert metadata["width"] <= scene.figsize[0] * scene.dpi  # cropped, at the scene's dpi
 
 
 def test_registered_figure_display_uses_the_same_png(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,6 +106,6 @@ def test_registered_figure_display_uses_the_same_png(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
     register_figure_display()
     fig = show_images([torch.eye(3)])
-    png = registered[Figure](fig)
-    assert png == figure_png(fig, dpi=fig.dpi, tight=True)
+    png, metadata = registered[Figure](fig)
+    assert (png, metadata) == shown_png(fig)
     assert png.startswith(b"\x89PNG") and b"Software" not in png

@@ -119,3 +119,37 @@ def test_figure_names_are_unique_and_each_figure_is_one_display() -> None:
             displays = [o for o in cell.get("outputs", [])
                         if o["output_type"] in ("display_data", "execute_result")]
             assert len(displays) == 1, f"{path.name} {name}: {len(displays)} displays"
+
+
+#: A figure may shrink until its smallest text is 9 CSS pixels (cnnbook.css); one whose text
+#: is smaller than this at its own size would be shown larger than drawn.
+SMALLEST_FIGURE_TEXT_PX = 9
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_pictures_are_sharp_and_say_their_size(path: Path) -> None:
+    """Every stored picture is drawn at twice the width it is shown at, and carries what the
+    site sizes it by: figures their width (display metadata) and smallest text (PNG entries),
+    animation frames the same as CSS variables, with 10-pixel text at the least."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    for cell in code_cells(path):
+        source = "".join(cell["source"]).splitlines()[-1]
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "image/png" in data:
+                image = Image.open(io.BytesIO(base64.b64decode(data["image/png"])))
+                width = out.get("metadata", {}).get("image/png", {}).get("width")
+                assert width and abs(2 * width - image.width) <= 1, f"{source}: width {width}"
+                assert image.text.get("cnnbook density") == "2", source
+                text = float(image.text.get("cnnbook smallest text px", 0))
+                assert text >= SMALLEST_FIGURE_TEXT_PX, f"{source}: text of {text} px"
+            html = "".join(data.get("text/html", []))
+            for frame in re.findall(r"<img id=\"_anim_img[^>]*>", html):
+                found = re.search(r'class="cnnbook-picture" style="--width: (\d+)px; '
+                                  r'--text: ([\d.]+);', frame)
+                assert found, f"{source}: the animation's frame is not sized: {frame[:80]}"
+                assert float(found.group(2)) >= 10, f"{source}: animation text {found.group(2)}"

@@ -7,26 +7,23 @@ does not change when played. Saves a screenshot of every page in ``site-screensh
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+sys.path.insert(0, str(ROOT / "scripts"))
+from browser import CHROMIUM, launch, serve, site_pages  # noqa: E402
+
 SCREENSHOTS = ROOT / "site-screenshots"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = [
     pytest.mark.site,
@@ -62,24 +59,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(site: Path) -> Iterator[str]:
     """Serve the built site on 127.0.0.1 (a free port) for the duration of the tests."""
-    handler = functools.partial(QuietHandler, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(site) as url:
+        yield url
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
-def pages(site: Path) -> list[str]:
-    """Every page of the site, relative to its root."""
-    found = sorted(str(p.relative_to(site)) for p in site.rglob("*.html")
-                   if not p.relative_to(site).parts[0].startswith("_"))
-    return found
+pages = site_pages
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +71,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        browser = launch(p)
         yield browser
         browser.close()
 
@@ -359,6 +343,23 @@ EXPLORER_TEXT_SIZES = """() => [...document.querySelectorAll('svg.cnnbook-explor
       t => [scale * +t.getAttribute('font-size'), t.textContent.slice(0, 30)]);
   })"""
 
+# Each book picture (a cell's figure, an animation frame, a page's figure) as the reader sees
+# it: its smallest text in CSS pixels (from the size it is drawn for, --width, and its smallest
+# text at that size, --text), and whether its box scrolls sideways.
+PICTURES = """() => [...document.querySelectorAll('img.cnnbook-picture')]
+  .filter(i => i.offsetParent !== null && i.getBoundingClientRect().width > 0)
+  .map(i => {
+    const style = getComputedStyle(i);
+    const scale = i.getBoundingClientRect().width / parseFloat(style.getPropertyValue('--width'));
+    const box = i.closest('figure, p, div.animation, div.cell_output');
+    return {text: scale * parseFloat(style.getPropertyValue('--text')),
+            animation: !!i.closest('.animation'), scrolls: box.scrollWidth > box.clientWidth + 1,
+            name: (i.getAttribute('alt') || '').slice(0, 50)};
+  })"""
+# Pictures of the book that the site could not size (they lack the entries shown_png writes).
+UNSIZED = """() => [...document.images].filter(
+  i => i.src.includes('/_images/') && !i.classList.contains('cnnbook-picture')).map(i => i.src)"""
+
 # Pictures a screen reader cannot describe: images without alt text, SVG pictures unlabelled.
 NO_ALT = """() => [
   ...[...document.images].filter(i => !(i.getAttribute('alt') || '').trim())
@@ -372,7 +373,8 @@ NO_ALT = """() => [
 def test_page_chrome(site: Path, server: str, browser, viewport: dict) -> None:
     """One search box, a description and a favicon on every page; no icon script; nothing
     sticks out of the text column (a wide formula or table scrolls inside it instead); every
-    picture has alt text; explorers' text is large enough; no request leaves the site."""
+    picture has alt text; the text of explorers, animations and figures is large enough, and no
+    figure scrolls on a desktop; no request leaves the site."""
     problems: list[str] = []
     for page_path in pages(site):
         context = browser.new_context(viewport=viewport)
@@ -400,6 +402,15 @@ def test_page_chrome(site: Path, server: str, browser, viewport: dict) -> None:
         smallest = SMALLEST_TEXT_PX[viewport == PHONE]
         problems += [f"{page_path}: explorer text at {size:.1f} px: {text!r}"
                      for size, text in page.evaluate(EXPLORER_TEXT_SIZES) if size < smallest]
+        for picture in page.evaluate(PICTURES):
+            # Animations keep the explorers' text size; figures stay readable on a phone.
+            least = smallest if picture["animation"] else SMALLEST_TEXT_PX[True]
+            if picture["text"] < least - 0.05:
+                problems.append(f"{page_path}: picture text at {picture['text']:.1f} px: "
+                                f"{picture['name']}")
+            if viewport == DESKTOP and picture["scrolls"] and not picture["animation"]:
+                problems.append(f"{page_path}: a figure scrolls on a desktop: {picture['name']}")
+        problems += [f"{page_path}: unsized picture {src}" for src in page.evaluate(UNSIZED)]
         problems += [f"{page_path}: no alt text: {what}" for what in page.evaluate(NO_ALT)]
         problems += [f"{page_path}: request to another host: {u}" for u in requested
                      if not u.startswith((server, "data:", "blob:"))]

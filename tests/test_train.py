@@ -412,6 +412,8 @@ def test_plot_report_updates_one_display_in_place(monkeypatch: pytest.MonkeyPatc
     assert [kind for kind, _ in shown].count("display") == 1
     assert len(shown) >= 3  # first draw, then at least each epoch's end
     assert all(png.startswith(b"\x89PNG") for _, png in shown)
+    # Drawn like every picture of the book: at twice the width it is shown at.
+    assert b"cnnbook density" in shown[-1][1]
 
 
 def test_live_report_checks_its_mode():

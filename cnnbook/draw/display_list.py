@@ -192,3 +192,48 @@ def display_list(fig: Figure, dpi: float) -> dict[str, Any]:
     finally:
         fig.set_dpi(saved)
     return {"width": _number(width), "height": _number(height), "items": renderer.items}
+
+
+def text_boxes(items: list[Item]) -> list[tuple[float, float, float, float, str, float]]:
+    """The box each text item of a display list covers: ``(left, top, right, bottom, text,
+    size)`` in pixels, y pointing down; a turned text's box holds the turned line."""
+    boxes = []
+    for item in items:
+        if item[0] != "t" or not str(item[3]).strip():
+            continue
+        x, y, text, size, angle, length = item[1], item[2], item[3], item[4], item[8], item[9]
+        # The line from its baseline: ascent above (y up in the text's own frame), descent below.
+        corners = np.array([(0, 0.76 * size), (length, 0.76 * size), (0, -0.24 * size),
+                            (length, -0.24 * size)])
+        turn = np.radians(angle)
+        rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+        turned = corners @ rotation.T
+        xs, ys = x + turned[:, 0], y - turned[:, 1]
+        boxes.append((float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()), text,
+                      float(size)))
+    return boxes
+
+
+def smallest_text_px(fig: Figure, dpi: float) -> float | None:
+    """The size in pixels of the smallest text ``fig`` writes at ``dpi`` (None if none)."""
+    sizes = [box[5] for box in text_boxes(display_list(fig, dpi)["items"])]
+    return min(sizes) if sizes else None
+
+
+def text_problems(picture: dict[str, Any], smallest_px: float, slack: float = 1.0) -> list[str]:
+    """What is wrong with the text of a drawn ``picture`` (a :func:`display_list`): text under
+    ``smallest_px``, text past the picture's edge, and lines that overlap (by over ``slack``
+    pixels both ways), each in words. A picture with none of these returns ``[]``."""
+    boxes = text_boxes(picture["items"])
+    problems = [f"{text!r} is {size:g} px" for *_, text, size in boxes if size < smallest_px]
+    problems += [f"{text!r} crosses the edge" for left, top, right, bottom, text, _ in boxes
+                 if left < -slack or top < -slack or right > picture["width"] + slack
+                 or bottom > picture["height"] + slack]
+    if len(boxes) > 1:
+        # Every pair at once: a scene writes hundreds of labels.
+        left, top, right, bottom = np.array([box[:4] for box in boxes]).T
+        wide = np.minimum(right[:, None], right) - np.maximum(left[:, None], left) > slack
+        tall = np.minimum(bottom[:, None], bottom) - np.maximum(top[:, None], top) > slack
+        for a, b in zip(*np.nonzero(np.triu(wide & tall, k=1)), strict=True):
+            problems.append(f"{boxes[a][4]!r} overlaps {boxes[b][4]!r}")
+    return problems

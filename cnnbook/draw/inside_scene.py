@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from cnnbook.draw.primitives import as_array
-from cnnbook.draw.scene import Scene
+from cnnbook.draw.scene import MIN_FONTSIZE, Scene
 from cnnbook.probes import activations
 
 #: Colour of the true class's bar, and of a wrong prediction's.
@@ -62,7 +62,7 @@ class InsideScene(Scene):
     #: Inches per map pixel; rows of small maps get at least ``min_map_height`` inches.
     pixel: float = 0.018
     min_map_height: float = 0.34
-    width: float = 11.0
+    width: float = 10.0
     left_width: float = 2.6
 
     def __init__(self, net: nn.Sequential, images: torch.Tensor,
@@ -137,18 +137,18 @@ class InsideScene(Scene):
             ax.set_xticks([])
             ax.set_yticks([])
             ax.text(0, 1.02, f"{layer.name}: {shape}", transform=ax.transAxes, ha="left",
-                    va="bottom", fontsize=7.5)
+                    va="bottom", fontsize=MIN_FONTSIZE)
             top -= height
 
     def _draw_input_and_scores(self, fig: Figure, step: int) -> None:
         W, H = self.figsize
         image = self.images[step]
-        ax = fig.add_axes((0.15 / W, (H - 0.45 - 2.0) / H, 2.0 / W, 2.0 / H))
+        ax = fig.add_axes((0.15 / W, (H - 0.55 - 2.0) / H, 2.0 / W, 2.0 / H))
         ax.imshow(as_array(image[0] if image.shape[0] == 1 else image.permute(1, 2, 0)),
                   cmap="gray", vmin=0.0, vmax=1.0, interpolation="none")
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title("input " + " × ".join(str(s) for s in image.shape), fontsize=8)
+        ax.set_title("input " + " × ".join(str(s) for s in image.shape), fontsize=MIN_FONTSIZE)
         bars = fig.add_axes((1.15 / W, 0.4 / H, (self.left_width - 1.2) / W,
                              min(2.4, H - 3.3) / H))
         scores = as_array(self.scores[step])
@@ -160,11 +160,11 @@ class InsideScene(Scene):
             colors[int(self.labels[step])] = RIGHT
         positions = np.arange(len(scores))
         bars.barh(positions, scores, color=colors)
-        bars.set_yticks(positions, self.class_names, fontsize=7)
+        bars.set_yticks(positions, self.class_names, fontsize=MIN_FONTSIZE)
         bars.invert_yaxis()
         bars.axvline(0, color="#555555", linewidth=0.6)
-        bars.tick_params(axis="x", labelsize=7)
-        bars.set_title("class scores", fontsize=8)
+        bars.tick_params(axis="x", labelsize=MIN_FONTSIZE)
+        bars.set_title("class scores", fontsize=MIN_FONTSIZE)
         _despine(bars)
 
 

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from cnnbook.draw.primitives import COLORS, format_value
-from cnnbook.draw.scene import Scene
+from cnnbook.draw.scene import MIN_FONTSIZE, Scene
 from cnnbook.interpolate import (
     bilinear_at,
     bilinear_weights,
@@ -75,8 +75,7 @@ class InterpolationScene(Scene):
         self.path = points
         self.n_steps = len(points)
         # Small frames: an animation embeds one PNG per step (the notebooks must stay light).
-        self.figsize = (5.6, 4.0) if self.mode == "trilinear" else (5.6, 3.6)
-        self.dpi = 72
+        self.figsize = (6.2, 4.3) if self.mode == "trilinear" else (5.8, 3.7)
 
     def weights(self, step: int) -> list[tuple[tuple[int, ...], float]]:
         """The neighbouring samples (index tuples) and their weights at ``step``."""
@@ -107,7 +106,7 @@ class InterpolationScene(Scene):
     def draw_step(self, fig: Figure, step: int) -> None:
         {"linear": self._draw_line, "bilinear": self._draw_grid,
          "trilinear": self._draw_cube}[self.mode](fig, step)
-        fig.text(0.5, 0.015, self.equation(step), ha="center", va="bottom", fontsize=8.5,
+        fig.text(0.5, 0.015, self.equation(step), ha="center", va="bottom", fontsize=MIN_FONTSIZE,
                  family="monospace")
 
     def _draw_line(self, fig: Figure, step: int) -> None:
@@ -142,8 +141,10 @@ class InterpolationScene(Scene):
         for i in range(h):
             for j in range(w):
                 ax.scatter([j], [i], color="#555555", s=18, zorder=3)
-                ax.text(j + 0.07, i - 0.09, format_value(float(self.samples[i, j])),
-                        fontsize=9, color="#333333", zorder=4)
+                # Each sample's value straight below it: the four diagonals hold the weights.
+                ax.annotate(format_value(float(self.samples[i, j])), (j, i),
+                            textcoords="offset points", xytext=(0, -6), ha="center", va="top",
+                            fontsize=MIN_FONTSIZE, color="#333333", zorder=4)
         y, x = self.path[step]
         corners = self.weights(step)
         i0, j0 = corners[0][0]
@@ -159,7 +160,7 @@ class InterpolationScene(Scene):
                                    alpha=0.25, edgecolor="none"))
             ax.scatter([j], [i], color=color, s=110, zorder=5, edgecolor="white")
             ax.annotate(f"{weight:.2f}", (j, i), textcoords="offset points",
-                        xytext=(-14 if j == j0 else 14, -12 if i == i0 else 12),
+                        xytext=(-17 if j == j0 else 17, 11 if i == i0 else -11),
                         ha="center", va="center", fontsize=9, color=color, weight="bold")
         ax.scatter([x], [y], color=COLORS["current"], s=80, marker="D", zorder=6)
         ax.set_xlim(-0.4, w - 0.6)
@@ -171,7 +172,7 @@ class InterpolationScene(Scene):
         ax.set_title(f"bilinear at (y, x) = ({y:.2f}, {x:.2f}): {self.value(step):.3f}",
                      fontsize=10)
         fig.text(0.79, 0.85, "weight of a corner\n= area of the\nrectangle opposite\nit "
-                 "(same colour)", fontsize=8, va="top")
+                 "(same colour)", fontsize=MIN_FONTSIZE, va="top")
 
     def _label_corners(self, ax: Axes, corners: list[tuple[tuple[int, ...], float]]) -> None:
         """Write each corner's value and weight outside the cube, away from its projected centre.
@@ -250,4 +251,4 @@ class InterpolationScene(Scene):
         fig.text(0.5, 0.97, f"trilinear at (z, y, x) = ({z:.2f}, {y:.2f}, {x:.2f}): "
                  f"{self.value(step):.3f}", ha="center", va="top", fontsize=10)
         fig.text(0.76, 0.8, "red: the 8 corners\n(size ~ weight)\nblue: 4 lerps along x,\n"
-                 "dashed: 2 along y,\ngreen: 1 along z", fontsize=7.5, va="top")
+                 "dashed: 2 along y,\ngreen: 1 along z", fontsize=MIN_FONTSIZE, va="top")

@@ -19,7 +19,7 @@ from cnnbook.draw.primitives import (
     outline_box,
     outline_cells,
 )
-from cnnbook.draw.scene import WindowScene
+from cnnbook.draw.scene import MIN_FONTSIZE, WindowScene
 from cnnbook.shapes import conv_output_shape
 
 #: One input channel's share of an output element.
@@ -94,9 +94,10 @@ class MultiChannelScene(WindowScene):
         self.width = self.out_x + ow
         self.height = max(c_i * (self.row_height + self.row_gap) - 0.8,
                           c_o * (oh + self.out_gap) - self.out_gap)
-        scale = min(0.42, 6.0 / self.height)
+        # Tall stacks of channels get smaller cells, but never so small that a label fails to fit.
+        scale = min(0.42, max(0.3, 6.0 / self.height))
         self.figsize = (max(self.width * scale, 6.0), self.height * scale + 1.4)
-        self.fontsize = fontsize or (9 if scale >= 0.36 and max(H, W) <= 8 else 7)
+        self.fontsize = fontsize or MIN_FONTSIZE
 
     @staticmethod
     def check_input_and_kernel(
@@ -183,7 +184,7 @@ class MultiChannelScene(WindowScene):
             ax.text(self.kernel_x + kw + 0.6, mid, "=", ha="center", va="center",
                     fontsize=fs + 3)
             ax.text(0, y0 + self.row_height + 0.55, self.channel_equation(step, c), ha="left",
-                    va="center", fontsize=fs - 0.5, family="monospace", color="#444444")
+                    va="center", fontsize=fs, family="monospace", color="#444444")
         ax.text(self.out_x - 1.1, (c_i * (self.row_height + self.row_gap) - self.row_gap) / 2,
                 "Σ→", ha="center", va="center", fontsize=fs + 4)
         # The walk goes channel by channel: the channels before o are complete, those after

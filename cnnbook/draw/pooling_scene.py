@@ -19,7 +19,7 @@ from cnnbook.draw.primitives import (
     outline_box,
     outline_cells,
 )
-from cnnbook.draw.scene import WindowScene
+from cnnbook.draw.scene import MIN_FONTSIZE, WindowScene
 from cnnbook.pooling import pool2d
 from cnnbook.shapes import pool_output_shape
 
@@ -76,7 +76,7 @@ class PoolingWindowScene(WindowScene):
         ncols = self.padded.shape[1] + self.Y.shape[1] + 1.5
         nrows = max(self.padded.shape[0], self.Y.shape[0])
         self.figsize = (max(ncols * 0.45, 6.0), nrows * 0.45 + 1.3)
-        self.fontsize = fontsize or (9 if max(self.padded.shape) <= 8 else 7)
+        self.fontsize = fontsize or MIN_FONTSIZE
 
     def window(self, step: int) -> tuple[int, int]:
         """Top-left cell ``(row, col)`` of the window of ``step``, in padded coordinates."""

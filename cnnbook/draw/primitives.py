@@ -20,6 +20,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from cnnbook.draw.display_list import smallest_text_px
+
 #: The book's colours: one per role, the same in every picture.
 COLORS = {
     "input": "#dbe9f6",
@@ -46,12 +48,41 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
-def figure_png(fig: Figure, dpi: float = 80, *, tight: bool = False) -> bytes:
-    """Render ``fig`` to PNG bytes; ``tight`` crops the blank margin around the drawing."""
+def figure_png(fig: Figure, dpi: float = 80, *, tight: bool = False,
+               metadata: dict[str, str] | None = None) -> bytes:
+    """Render ``fig`` to PNG bytes; ``tight`` crops the blank margin around the drawing;
+    ``metadata`` adds text entries to the PNG."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata=PNG_METADATA,
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={**PNG_METADATA, **(metadata or {})},
                 bbox_inches="tight" if tight else None)
     return buffer.getvalue()
+
+
+#: Pictures are rendered at this multiple of their resolution and shown at their own size, so
+#: that they stay sharp on high-density screens.
+DENSITY = 2
+#: The PNG text entries of a shown picture: its density, and its smallest text in CSS pixels
+#: when shown at its own size. The site reads them to let a picture shrink in a narrow column
+#: only as far as its text stays readable (``_ext/cnnbook_site.py``).
+DENSITY_KEY = "cnnbook density"
+TEXT_KEY = "cnnbook smallest text px"
+
+
+def shown_png(fig: Figure, dpi: float | None = None) -> tuple[bytes, dict[str, int]]:
+    """``fig`` as the book shows it: a cropped PNG at :data:`DENSITY` times ``dpi`` (the
+    figure's own by default), and the display metadata that shows it at its own size.
+
+    Returned as ``(png, {"width": css_pixels})``, the pair IPython takes from a PNG formatter
+    or ``_repr_png_``: JupyterLab, Colab and the site show the picture that wide.
+    """
+    dpi = dpi or fig.dpi
+    text = smallest_text_px(fig, dpi)
+    entries = {DENSITY_KEY: str(DENSITY)}
+    if text is not None:
+        entries[TEXT_KEY] = f"{text:g}"
+    png = figure_png(fig, dpi=DENSITY * dpi, tight=True, metadata=entries)
+    width = int.from_bytes(png[16:20], "big")  # the PNG header's width field
+    return png, {"width": round(width / DENSITY)}
 
 
 def format_value(value: float) -> str:

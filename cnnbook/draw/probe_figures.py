@@ -27,7 +27,7 @@ def _signed_colors(values: np.ndarray, bound: float) -> np.ndarray:
 
 
 def kernels_figure(learned: torch.Tensor, matches: Sequence[KernelMatch],
-                   references: Mapping[str, torch.Tensor], *, cols: int = 6,
+                   references: Mapping[str, torch.Tensor], *, cols: int = 4,
                    title: str | None = None) -> Figure:
     """Each learned kernel (``(C, k, k)``, values printed) above its nearest hand-made kernel.
 
@@ -41,13 +41,15 @@ def kernels_figure(learned: torch.Tensor, matches: Sequence[KernelMatch],
     cols = min(cols, C)
     rows = -(-C // cols)
     block_w, block_h = kw + 1.2, 2 * kh + 2.6
-    fig = new_figure(0.5 * cols * block_w, 0.5 * rows * block_h + 0.3 * (title is not None))
+    # Cells just wide enough for a value such as -0.25 at 8 points.
+    cell = 0.36
+    fig = new_figure(cell * cols * block_w, cell * rows * block_h + 0.3 * (title is not None))
     ax = fig.add_axes((0.0, 0.0, 1.0, 0.95 if title else 1.0))
     bound = float(np.abs(kernels).max()) or 1.0
     for c, (kernel, match) in enumerate(zip(kernels, matches, strict=True)):
         r, k = divmod(c, cols)
         x0, y0 = k * block_w, r * block_h + 0.6
-        draw_grid(ax, np.round(kernel, 2), x0=x0, y0=y0, fontsize=5.5,
+        draw_grid(ax, np.round(kernel, 2), x0=x0, y0=y0, fontsize=8,
                   cell_colors=_signed_colors(kernel, bound), title=f"kernel {c}")
         reference = as_array(references[match.name]) * np.sign(match.cosine or 1.0)
         placed = np.full((kh, kw), np.nan)
@@ -56,7 +58,7 @@ def kernels_figure(learned: torch.Tensor, matches: Sequence[KernelMatch],
         colors = _signed_colors(np.nan_to_num(placed), float(np.abs(reference).max()) or 1.0)
         colors[np.isnan(placed)] = "#ffffff"
         sign = "−" if match.cosine < 0 else ""
-        draw_grid(ax, np.round(placed, 2), x0=x0, y0=y0 + kh + 1.4, fontsize=5.5,
+        draw_grid(ax, np.round(placed, 2), x0=x0, y0=y0 + kh + 1.4, fontsize=8,
                   cell_colors=colors, title=f"{sign}{match.name}: cos {match.cosine:+.2f}")
     finish_axes(ax, cols * block_w - 1.2, rows * block_h)
     if title:
@@ -65,7 +67,7 @@ def kernels_figure(learned: torch.Tensor, matches: Sequence[KernelMatch],
 
 
 def patches_figure(top: TopPatches, *, channels: Sequence[int] | None = None,
-                   title: str | None = None, scale: float = 0.09) -> Figure:
+                   title: str | None = None, scale: float = 0.06) -> Figure:
     """One row per channel: its top patches, most exciting first (grey, black = 0)."""
     channels = list(range(top.patches.shape[0])) if channels is None else list(channels)
     k, h, w = top.patches.shape[1], *top.patches.shape[-2:]
@@ -78,7 +80,7 @@ def patches_figure(top: TopPatches, *, channels: Sequence[int] | None = None,
     ax.imshow(picture, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([(h + 1) * r + h / 2 for r in range(len(channels))],
-                  [f"channel {c}" for c in channels], fontsize=7)
+                  [f"channel {c}" for c in channels], fontsize=9)
     for side in ax.spines.values():
         side.set_visible(False)
     if title:
@@ -88,7 +90,7 @@ def patches_figure(top: TopPatches, *, channels: Sequence[int] | None = None,
 
 def evidence_figure(images: Sequence[torch.Tensor], occlusion: Sequence[torch.Tensor],
                     saliency: Sequence[torch.Tensor], titles: Sequence[str],
-                    *, scale: float = 1.5) -> Figure:
+                    *, scale: float = 1.15) -> Figure:
     """One column per image: the image, its occlusion map and its saliency map.
 
     The occlusion map is diverging (red: hiding it lowers the class's score, blue: raises it);
@@ -110,8 +112,8 @@ def evidence_figure(images: Sequence[torch.Tensor], occlusion: Sequence[torch.Te
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
-                ax.set_title(titles[k], fontsize=7.5)
+                ax.set_title(titles[k], fontsize=9)
             if k == 0:
-                ax.set_ylabel(["image", "occlusion", "saliency"][r], fontsize=8)
+                ax.set_ylabel(["image", "occlusion", "saliency"][r], fontsize=9)
     fig.tight_layout(pad=0.3)
     return fig

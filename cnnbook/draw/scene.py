@@ -26,8 +26,14 @@ from cnnbook.draw.primitives import (
     figure_png,
     new_figure,
     outline_cells,
+    shown_png,
 )
 from cnnbook.shapes import OutputShape
+
+#: The smallest text a scene writes, in points. At a scene's 80 dpi that is 10 pixels: the site
+#: shows pictures 10% larger (11 CSS pixels) and shrinks them at most to 90% on a phone (9 CSS
+#: pixels) before they scroll sideways in their box (see ``_ext/cnnbook_site.py``).
+MIN_FONTSIZE = 9.0
 
 
 class Scene:
@@ -51,8 +57,9 @@ class Scene:
         raise NotImplementedError
 
     def figure(self, step: int = 0) -> Figure:
-        """A new figure showing step ``step``."""
+        """A new figure showing step ``step``, at the scene's resolution."""
         fig = new_figure(*self.figsize)
+        fig.set_dpi(self.dpi)
         self.draw(fig, step)
         return fig
 
@@ -60,8 +67,8 @@ class Scene:
         """Step ``step`` rendered to PNG bytes."""
         return figure_png(self.figure(step), dpi=self.dpi)
 
-    def _repr_png_(self) -> bytes:
-        return self.png(self.n_steps - 1)
+    def _repr_png_(self) -> tuple[bytes, dict[str, int]]:
+        return shown_png(self.figure(self.n_steps - 1))
 
     def alt_text(self) -> str:
         """What the animation of this scene shows, in words (the frames' alt text)."""
@@ -100,7 +107,7 @@ class WindowScene(Scene):
     axes_box: tuple[float, float, float, float] = (0.01, 0.12, 0.98, 0.80)
     #: Height of the equation line at the bottom of the figure, as a fraction of it.
     equation_y: float = 0.04
-    fontsize: float = 9.0
+    fontsize: float = MIN_FONTSIZE
     Y: torch.Tensor
 
     def __init__(
@@ -171,6 +178,12 @@ class WindowScene(Scene):
         """The arithmetic of ``step``, written below the grids."""
         raise NotImplementedError
 
+    def equation_inches(self) -> float:
+        """How wide the longest equation line is, in inches (a monospace character is 0.6 em):
+        a scene makes its figure at least that wide, so that no equation is cut off."""
+        longest = max(len(self.equation(step)) for step in range(self.n_steps))
+        return longest * 0.6 * self.fontsize / 72
+
     def draw_grids(self, ax: Axes, step: int) -> None:  # pragma: no cover - abstract
         """Draw the grids of ``step`` (input, window, output ...) on ``ax``, in cell units."""
         raise NotImplementedError
@@ -229,4 +242,4 @@ class WindowScene(Scene):
         ax = fig.add_axes((left, bottom, width, height - line * caption.count("\n")))
         self.draw_grids(ax, step)
         fig.text(0.5, self.equation_y, self.equation(step), ha="center", va="center",
-                 fontsize=self.fontsize + 1, family="monospace")
+                 fontsize=self.fontsize, family="monospace")

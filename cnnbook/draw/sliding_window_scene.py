@@ -19,7 +19,7 @@ from cnnbook.draw.primitives import (
     outline_box,
     outline_cells,
 )
-from cnnbook.draw.scene import WindowScene, input_and_kernel_2d
+from cnnbook.draw.scene import MIN_FONTSIZE, WindowScene, input_and_kernel_2d
 from cnnbook.shapes import conv_output_shape, effective_kernel_size
 
 
@@ -60,8 +60,9 @@ class SlidingWindowScene(WindowScene):
         ncols = self.padded.shape[1] + self.K.shape[1] + self.Y.shape[1] + 2.5
         nrows = max(self.padded.shape[0], self.K.shape[0], self.Y.shape[0])
         self.scale = 0.42
-        self.figsize = (max(ncols * self.scale, 6.0), nrows * self.scale + 1.3)
-        self.fontsize = fontsize or (9 if max(self.padded.shape) <= 8 else 7)
+        self.fontsize = fontsize or MIN_FONTSIZE
+        width = max(ncols * self.scale, 6.0, self.equation_inches() + 0.3)
+        self.figsize = (width, nrows * self.scale + 1.3)
 
     def equation(self, step: int) -> str:
         """The products and the sum for output element ``step``, e.g. ``0×0 + 1×1 + ... = 19``."""

@@ -18,7 +18,7 @@ from cnnbook.draw.primitives import (
     outline_box,
     outline_cells,
 )
-from cnnbook.draw.scene import Scene, input_and_kernel_2d
+from cnnbook.draw.scene import MIN_FONTSIZE, Scene, input_and_kernel_2d
 from cnnbook.transposed import trans_conv
 
 #: Output cells that a transposed convolution's padding crops away.
@@ -61,7 +61,7 @@ class TransposedConvScene(Scene):
         nrows = max(self.X.shape[0], kh, self.full.shape[0])
         self.scale = 0.45
         self.figsize = (max(ncols * self.scale, 7.5), nrows * self.scale + 1.4)
-        self.fontsize = fontsize or (9 if self.full.shape[1] <= 8 else 7)
+        self.fontsize = fontsize or MIN_FONTSIZE
 
     def element(self, step: int) -> tuple[int, int]:
         """Input position ``(i, j)`` handled at ``step``."""
