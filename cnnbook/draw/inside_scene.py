@@ -92,12 +92,24 @@ class InsideScene(Scene):
         self.figsize = (self.width, max(sum(self.rows) + 0.55, 4.6))
 
     def _row_height(self, output: torch.Tensor) -> float:
-        """Inches the drawing of a layer's output takes, its label included."""
+        """Inches the drawing of a layer's output takes, its label included.
+
+        A row of maps that would be wider than the room beside the input is drawn lower
+        instead, so that every map keeps its shape.
+        """
         if output.dim() == 4:
-            C, h = output.shape[1], output.shape[2]
-            rows = math.ceil(C / min(C, self.per_row))
-            return 0.2 + rows * max(h * self.pixel, self.min_map_height) + 0.04 * (rows - 1)
+            C, h, w = output.shape[1:]
+            cols = min(C, self.per_row)
+            rows = math.ceil(C / cols)
+            height = rows * max(h * self.pixel, self.min_map_height) + 0.04 * (rows - 1)
+            tall, wide = rows * (h + 1) - 1, cols * (w + 1) - 1  # the mosaic, in map pixels
+            return 0.2 + min(height, self.maps_width * tall / wide)
         return 0.2 + 0.18
+
+    @property
+    def maps_width(self) -> float:
+        """Inches of room for the layers' maps, right of the input and the scores."""
+        return self.width - self.left_width - 0.3
 
     def caption(self, step: int) -> str:
         """The network, the image's index and its true and predicted classes."""
@@ -117,7 +129,7 @@ class InsideScene(Scene):
         W, H = self.figsize
         fig.text(0.01, 1 - 0.12 / H, self.caption(step), ha="left", va="top", fontsize=10)
         self._draw_input_and_scores(fig, step)
-        x0 = self.left_width + 0.2
+        x0 = W - 0.1 - self.maps_width
         top = H - 0.4
         for layer, scale, height in zip(self.layers, self.scales, self.rows, strict=True):
             output = layer.output[step].cpu()
@@ -125,11 +137,11 @@ class InsideScene(Scene):
             if output.dim() == 3:
                 picture = mosaic(output, self.per_row)
                 h_in = height - 0.2
-                w_in = min(picture.shape[1] * h_in / picture.shape[0], W - x0 - 0.1)
+                w_in = picture.shape[1] * h_in / picture.shape[0]  # fits: see _row_height
             else:
                 picture = as_array(output)[None]
                 h_in = 0.18
-                w_in = min(max(0.05 * picture.shape[1], 0.8), W - x0 - 0.1)
+                w_in = min(max(0.05 * picture.shape[1], 0.8), self.maps_width)
             ax = fig.add_axes((x0 / W, (top - height) / H, w_in / W, h_in / H))
             # "none" draws each map pixel as a block, like "nearest", and lets the site's copy
             # of the scene (cnnbook.draw.display_list) keep the map at its own resolution.
